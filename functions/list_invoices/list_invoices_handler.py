@@ -1,0 +1,41 @@
+"""list_invoices: look up a subscription's unpaid invoices; serve the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from epay import clock, openapi, runtime
+from epay.http import client_address, create_api, ok, problem_responses, resolve
+from epay.observability import logger
+from epay.schemas import SearchRequest, SearchResponse
+
+app = create_api()
+
+
+@app.post(
+    "/v1/invoices/search",
+    summary="Look up a subscription's unpaid invoices",
+    tags=["invoices"],
+    responses={
+        200: {"description": "One page of unpaid invoices"},
+        **problem_responses(400, 413, 415, 429, 500, 503),
+    },
+)
+def search_invoices(request: Annotated[SearchRequest, Body()]) -> Response[SearchResponse]:
+    page = runtime.invoice_lookup().search(request, client_address(app.current_event), clock.now())
+    return ok(page)
+
+
+@app.get("/v1/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[Any]:
+    return Response(status_code=200, content_type="application/json", body=openapi.document())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve(app, event, context)

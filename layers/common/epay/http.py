@@ -1,0 +1,245 @@
+"""What every JSON route shares: the resolver, problem+json errors from one mapping, response headers.
+
+Routes raise `DomainError`s (or let validation fail); this module is the only place that turns a failure into an
+HTTP answer, so every 4xx/5xx is RFC 9457 problem details with a machine `code` and a French `detail`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from epay import errors
+from epay.errors import DomainError, FieldError, StoreUnavailable
+from epay.observability import logger
+from epay.schemas import Problem
+
+PROBLEM_TYPE_BASE = "https://epaiement.portnet.ma/problems/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+MAX_JSON_BODY_BYTES = 16 * 1024
+NO_STORE = {"Cache-Control": "no-store"}
+Model = TypeVar("Model", bound=BaseModel)
+
+_FRENCH_MESSAGES = {
+    "missing": "champ obligatoire",
+    "extra_forbidden": "champ inconnu",
+    "string_type": "texte attendu",
+    "int_type": "nombre entier attendu",
+    "string_pattern_mismatch": "format invalide",
+    "string_too_short": "trop court",
+    "string_too_long": "trop long",
+    "greater_than_equal": "valeur trop petite",
+    "less_than_equal": "valeur trop grande",
+    "model_type": "objet JSON attendu",
+    "model_attributes_type": "objet JSON attendu",
+    "dict_type": "objet JSON attendu",
+    "list_type": "liste attendue",
+    "literal_error": "valeur non autorisée",
+    "enum": "valeur non autorisée",
+    "too_short": "trop peu d'éléments",
+    "too_long": "trop d'éléments",
+    "json_invalid": "JSON invalide",
+}
+
+
+def problem_body(error: DomainError) -> dict[str, Any]:
+    """The RFC 9457 document for a domain error."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + error.code.lower().replace("_", "-"),
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+    }
+    if error.errors:
+        body["errors"] = [{"field": item.field, "message": item.message} for item in error.errors]
+    return body
+
+
+def problem_response(error: DomainError) -> Response[Any]:
+    return Response(
+        status_code=error.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        body=json.dumps(problem_body(error), ensure_ascii=False),
+        headers={**NO_STORE, **error.headers},
+    )
+
+
+def ok(model: Model, status: int = 200) -> Response[Model]:
+    """A JSON answer that carries invoice or payment data: never cached."""
+    return Response(status_code=status, content_type="application/json", body=model, headers=dict(NO_STORE))
+
+
+def _field_errors(raw_errors: Sequence[Any]) -> list[FieldError]:
+    """Pydantic's errors as `{field, message}`: never the rejected input (it may be a code or a secret)."""
+    found: list[FieldError] = []
+    for raw in raw_errors:
+        location = [str(part) for part in raw.get("loc", ()) if part != "body"]
+        field = ".".join(location) or "body"
+        kind = str(raw.get("type", ""))
+        message = _FRENCH_MESSAGES.get(kind)
+        if message is None:
+            # Our own validators raise French messages; pydantic prefixes them with "Value error, ".
+            message = str(raw.get("msg", "valeur invalide")).removeprefix("Value error, ")
+        found.append(FieldError(field, message))
+    return found
+
+
+def _from_validation(error: RequestValidationError) -> DomainError:
+    raw_errors = list(error.errors())
+    fields = _field_errors(raw_errors)
+    if any(str(raw.get("type")) == "json_invalid" for raw in raw_errors):
+        return errors.validation_error(
+            [FieldError("body", "JSON invalide")], "Le corps de la requête n'est pas un JSON valide."
+        )
+    if any(item.field == "subscription_code" for item in fields):
+        problem = errors.invalid_subscription_code()
+        problem.errors = fields
+        return problem
+    return errors.validation_error(fields)
+
+
+def _undecodable_body() -> DomainError:
+    return errors.validation_error(
+        [FieldError("body", "UTF-8 invalide")], "Le corps de la requête n'est pas un texte UTF-8 valide."
+    )
+
+
+def create_api() -> APIGatewayHttpResolver:
+    """The resolver for a JSON function, with the one exception mapping every route shares."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(DomainError)
+    def _domain(error: DomainError) -> Response[Any]:
+        logger.info("request refused", extra={"problem": error.code, "status": error.status})
+        return problem_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(error: RequestValidationError) -> Response[Any]:
+        problem = _from_validation(error)
+        # Field names can be the caller's own keys (unknown fields): count them, never log them.
+        logger.info("request invalid", extra={"problem": problem.code, "invalid_fields": len(problem.errors)})
+        return problem_response(problem)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(_: RequestUnsupportedContentType) -> Response[Any]:
+        return problem_response(errors.unsupported_media_type())
+
+    @app.exception_handler([UnicodeDecodeError, binascii.Error])
+    def _undecodable(_: Exception) -> Response[Any]:
+        return problem_response(_undecodable_body())
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response[Any]:
+        return problem_response(errors.not_found())
+
+    @app.exception_handler(StoreUnavailable)
+    def _unavailable(error: StoreUnavailable) -> Response[Any]:
+        logger.warning("store unavailable", extra={"reason": str(error)})
+        return problem_response(errors.service_unavailable())
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[Any]:
+        logger.exception("unexpected failure", extra={"error_type": type(error).__name__})
+        return problem_response(errors.internal_error())
+
+    return app
+
+
+def client_address(event: APIGatewayProxyEventV2) -> str:
+    """The caller's address as API Gateway saw it (not a forgeable header)."""
+    return str(event.request_context.http.source_ip or "unknown")
+
+
+def _raw_body_size(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return (len(body) * 3) // 4
+    return len(body.encode("utf-8", errors="surrogatepass"))
+
+
+def _as_lambda_response(response: Response[Any]) -> dict[str, Any]:
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE, **(response.headers or {})},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
+_JSON_READABLE = ("application/json", "text/plain", "application/x-www-form-urlencoded")
+
+
+def _as_json_request(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The event with its body readable as JSON, or None when its content type cannot be JSON.
+
+    The contract's bodies are JSON whatever the client declares: `curl -d` sends form-urlencoded, and API Gateway
+    base64-encodes such bodies; both are normalised here so validation reads one kind of body.
+    """
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if not event.get("body"):
+        return event
+    if content_type and content_type not in _JSON_READABLE:
+        return None
+    body = event["body"]
+    if event.get("isBase64Encoded"):
+        body = base64.b64decode(body, validate=True).decode("utf-8")
+    headers["content-type"] = "application/json"
+    return {**event, "headers": headers, "body": body, "isBase64Encoded": False}
+
+
+def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Resolve an HTTP API event: oversized or non-JSON bodies are refused before anything parses them."""
+    if _raw_body_size(event) > MAX_JSON_BODY_BYTES:
+        return _as_lambda_response(problem_response(errors.payload_too_large(MAX_JSON_BODY_BYTES)))
+    try:
+        readable = _as_json_request(event)
+    except (binascii.Error, UnicodeDecodeError):
+        return _as_lambda_response(problem_response(_undecodable_body()))
+    if readable is None:
+        return _as_lambda_response(problem_response(errors.unsupported_media_type()))
+    return app.resolve(readable, context)
+
+
+def decode_body(event: APIGatewayProxyEventV2) -> bytes:
+    """The raw request body bytes (API Gateway may have base64-encoded them)."""
+    body = event.body or ""
+    return base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode("utf-8")
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "Invalid request (VALIDATION_ERROR and the route's own 400 codes)",
+    404: "Unknown resource",
+    409: "Conflict with the current state",
+    413: "Body too large (PAYLOAD_TOO_LARGE)",
+    415: "Body is not JSON (UNSUPPORTED_MEDIA_TYPE)",
+    422: "Semantically invalid request",
+    429: "Too many requests from this address (RATE_LIMITED); see Retry-After",
+    500: "Unexpected failure (INTERNAL_ERROR)",
+    503: "Storage temporarily unavailable (SERVICE_UNAVAILABLE); retry",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, Any]:
+    """OpenAPI `responses` entries for the problem+json answers a route can give."""
+    return {
+        status: {
+            "description": _PROBLEM_DESCRIPTIONS[status],
+            "content": {PROBLEM_CONTENT_TYPE: {"model": Problem}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,69 @@
+"""The invoice lookup: validate, rate-limit, page through one subscription's unpaid invoices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from epay import errors
+from epay.clock import iso_instant
+from epay.cursor import CursorCodec, InvalidCursor
+from epay.invoices import Invoice, SearchCriteria, UnpaidInvoiceReader, find_unpaid
+from epay.money import Money
+from epay.ratelimit import RateLimiter
+from epay.schemas import InvoiceOut, IssuerOut, SearchRequest, SearchResponse
+
+
+def criteria_from(request: SearchRequest) -> SearchCriteria:
+    """The domain's view of a validated search request."""
+    filters = request.filters
+    return SearchCriteria(
+        subscription_code=request.subscription_code,
+        invoice_number=request.invoice_number,
+        issuer=filters.issuer if filters else None,
+        issued_from=filters.issued_from if filters else None,
+        issued_to=filters.issued_to if filters else None,
+        min_amount=Money.parse(filters.min_amount) if filters and filters.min_amount else None,
+        max_amount=Money.parse(filters.max_amount) if filters and filters.max_amount else None,
+        text=filters.text if filters else None,
+    )
+
+
+def invoice_out(invoice: Invoice, now: int) -> InvoiceOut:
+    """An unpaid invoice as the contract shows it: an expired hold reads as `UNPAID` again."""
+    hold = invoice.live_hold(now)
+    return InvoiceOut(
+        invoice_id=invoice.invoice_id,
+        invoice_number=invoice.invoice_number,
+        issuer=IssuerOut(code=invoice.issuer.code, name=invoice.issuer.name),
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        amount=str(invoice.amount),
+        description=invoice.description,
+        status="PENDING_PAYMENT" if hold else "UNPAID",
+        hold_expires_at=iso_instant(hold.expires_at) if hold else None,
+    )
+
+
+@dataclass(frozen=True)
+class InvoiceLookup:
+    """`POST /v1/invoices/search` as a use case, independent of HTTP."""
+
+    reader: UnpaidInvoiceReader
+    cursors: CursorCodec
+    limiter: RateLimiter
+
+    def search(self, request: SearchRequest, client_address: str, now: int) -> SearchResponse:
+        self.limiter.check(client_address, now)
+        criteria = criteria_from(request)
+        binding = criteria.binding()
+        after = None
+        if request.cursor is not None:
+            try:
+                after = self.cursors.decode(request.cursor, binding, now)
+            except InvalidCursor as error:
+                raise errors.invalid_cursor() from error
+        page = find_unpaid(self.reader, criteria, after, request.page_size)
+        return SearchResponse(
+            items=[invoice_out(invoice, now) for invoice in page.invoices],
+            next_cursor=self.cursors.encode(page.last, binding, now) if page.last else None,
+        )

@@ -1,0 +1,66 @@
+"""Money as integer centimes of MAD: the only place that parses, formats or adds amounts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+CURRENCY = "MAD"
+MAX_CENTIMES = 10**14  # a trillion dirhams: far beyond any invoice, small enough to stay exact everywhere
+
+_CONTRACT_AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,11})\.[0-9]{2}$")
+_LENIENT_AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
+
+
+class InvalidAmount(ValueError):
+    """A string that is not an amount this service accepts."""
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Money:
+    """An amount of MAD held as integer centimes (never a float)."""
+
+    centimes: int
+    PATTERN: ClassVar[str] = _CONTRACT_AMOUNT.pattern
+
+    def __post_init__(self) -> None:
+        if isinstance(self.centimes, bool) or not isinstance(self.centimes, int):
+            raise InvalidAmount("centimes must be an integer")
+        if not 0 <= self.centimes < MAX_CENTIMES:
+            raise InvalidAmount("amount out of range")
+
+    @classmethod
+    def parse(cls, text: str) -> Money:
+        """Parse the contract's form: digits, a dot, exactly two decimals (`"1250.50"`)."""
+        if not isinstance(text, str) or not _CONTRACT_AMOUNT.match(text):
+            raise InvalidAmount("amount must look like 1250.50")
+        units, cents = text.split(".")
+        return cls(int(units) * 100 + int(cents))
+
+    @classmethod
+    def parse_lenient(cls, text: str) -> Money:
+        """Parse an amount echoed by a gateway, which may drop decimals (`"1020"`, `"1020.5"`)."""
+        if not isinstance(text, str) or not _LENIENT_AMOUNT.match(text.strip()):
+            raise InvalidAmount("not a decimal amount")
+        units, _, cents = text.strip().partition(".")
+        return cls(int(units) * 100 + int(cents.ljust(2, "0") or "0"))
+
+    @classmethod
+    def zero(cls) -> Money:
+        return cls(0)
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.centimes + other.centimes)
+
+    def __str__(self) -> str:
+        """The contract's form: `1250.50`."""
+        return f"{self.centimes // 100}.{self.centimes % 100:02d}"
+
+
+def total(amounts: list[Money]) -> Money:
+    """The exact sum of several amounts."""
+    result = Money.zero()
+    for amount in amounts:
+        result = result + amount
+    return result

@@ -1,0 +1,133 @@
+"""The HTTP contract's bodies (api.md) as pydantic models: they validate requests and generate the OpenAPI."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    model_validator,
+)
+
+from epay.money import Money
+from epay.subscription import CODE_PATTERN
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+INVOICE_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,39}$"
+ISSUER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$"
+
+
+def _iso_date(value: object) -> date:
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("date attendue au format AAAA-MM-JJ")
+    return date.fromisoformat(value)
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("caractères de contrôle interdits")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+SubscriptionCode = Annotated[
+    StrictStr,
+    StringConstraints(pattern=CODE_PATTERN),
+    AfterValidator(str.upper),
+    Field(description="Code d'abonnement de l'opérateur: 4 lettres ou chiffres, insensible à la casse."),
+]
+InvoiceNumber = Annotated[StrictStr, StringConstraints(pattern=INVOICE_NUMBER_PATTERN)]
+IssuerCode = Annotated[StrictStr, StringConstraints(pattern=ISSUER_CODE_PATTERN), AfterValidator(str.upper)]
+AmountText = Annotated[
+    StrictStr,
+    StringConstraints(pattern=Money.PATTERN),
+    Field(description="Montant en MAD, deux décimales, point décimal.", examples=["1250.50"]),
+]
+SearchText = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SearchFilters(_Input):
+    """The four result filters of the portal screen; any combination."""
+
+    issuer: IssuerCode | None = None
+    issued_from: IsoDate | None = None
+    issued_to: IsoDate | None = None
+    min_amount: AmountText | None = None
+    max_amount: AmountText | None = None
+    text: SearchText | None = Field(
+        default=None, description="Sous-chaîne (insensible à la casse) du numéro ou du libellé."
+    )
+
+    @model_validator(mode="after")
+    def _ranges_are_ordered(self) -> SearchFilters:
+        if self.issued_from and self.issued_to and self.issued_from > self.issued_to:
+            raise ValueError("issued_from doit précéder ou égaler issued_to")
+        if (
+            self.min_amount is not None
+            and self.max_amount is not None
+            and Money.parse(self.min_amount) > Money.parse(self.max_amount)
+        ):
+            raise ValueError("min_amount doit être inférieur ou égal à max_amount")
+        return self
+
+
+class SearchRequest(_Input):
+    """`POST /v1/invoices/search`."""
+
+    subscription_code: SubscriptionCode
+    invoice_number: InvoiceNumber | None = None
+    filters: SearchFilters | None = None
+    page_size: StrictInt = Field(default=10, ge=1, le=50)
+    cursor: Annotated[StrictStr, StringConstraints(min_length=1, max_length=2048)] | None = None
+
+
+class IssuerOut(BaseModel):
+    code: str
+    name: str
+
+
+class InvoiceOut(BaseModel):
+    invoice_id: str
+    invoice_number: str
+    issuer: IssuerOut
+    issue_date: date
+    due_date: date | None
+    amount: str = Field(examples=["1250.50"])
+    currency: Literal["MAD"] = "MAD"
+    description: str
+    status: Literal["UNPAID", "PENDING_PAYMENT"]
+    hold_expires_at: str | None = Field(description="Instant ISO 8601 UTC, si une paiement en cours la bloque.")
+
+
+class SearchResponse(BaseModel):
+    items: list[InvoiceOut]
+    next_cursor: str | None
+
+
+class ProblemFieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every 4xx/5xx of the JSON API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[ProblemFieldError] | None = None

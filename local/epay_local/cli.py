@@ -1,0 +1,189 @@
+"""The `epay` command: `serve` the local stack, `load-invoices` from a file, write the `openapi` document."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from epay_local.template import PROJECT_ROOT
+
+DEFAULT_REGION = "eu-west-3"
+
+
+def local_environment(host: str, port: int) -> dict[str, str]:
+    """A working local default for every setting (api.md "Configuration"); variables already set win."""
+    base = f"http://{host}:{port}"
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": DEFAULT_REGION,
+        "EPAY_TABLE": "epay",
+        "EPAY_RATE_LIMIT_TABLE": "epay-rate-limits",
+        "EPAY_IDEMPOTENCY_TABLE": "epay-idempotency",
+        "EPAY_PUBLIC_API_URL": base,
+        "EPAY_FRONTEND_URL": f"{base}/",
+        "EPAY_CURSOR_SECRET": secrets.token_urlsafe(32),
+        "POWERTOOLS_METRICS_NAMESPACE": "Epay",
+        "POWERTOOLS_SERVICE_NAME": "epay",
+    }
+
+
+def apply_defaults(defaults: dict[str, str]) -> None:
+    for name, value in defaults.items():
+        if not os.environ.get(name):
+            os.environ[name] = value
+
+
+def _dynamodb_client() -> Any:
+    import boto3
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=os.environ["EPAY_DYNAMODB_ENDPOINT"],
+        region_name=os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
+    )
+
+
+def _start_embedded_dynamodb() -> Any:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    os.environ["EPAY_DYNAMODB_ENDPOINT"] = f"http://{host}:{port}"
+    return server
+
+
+def _load(lines: list[bytes], label: str) -> bool:
+    from epay import clock, runtime
+    from epay_local.loader import InvalidInvoiceFile, load_invoices, parse_invoice_lines
+
+    try:
+        invoices = parse_invoice_lines(lines)
+    except InvalidInvoiceFile as error:
+        print(f"{label}: nothing loaded, {len(error.problems)} invalid line(s):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return False
+    outcomes = load_invoices(runtime.store(), invoices, clock.now())
+    summary = ", ".join(f"{count} {outcome.value}" for outcome, count in sorted(outcomes.items()))
+    print(f"{label}: {len(invoices)} invoice(s) read; {summary or 'nothing to do'}")
+    return True
+
+
+def serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from werkzeug.serving import make_server
+
+    from epay_local.demo import DEMO_CODES, demo_lines
+    from epay_local.gateway import LocalHttpApi
+    from epay_local.tables import ensure_tables, local_table_names
+
+    apply_defaults(local_environment(args.host, args.port))
+    # The embedded DynamoDB and this server both log through werkzeug; one line per request is the gateway's.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    embedded = None
+    if not os.environ.get("EPAY_DYNAMODB_ENDPOINT"):
+        embedded = _start_embedded_dynamodb()
+        store_label = f"embedded DynamoDB (moto) at {os.environ['EPAY_DYNAMODB_ENDPOINT']}"
+    else:
+        store_label = f"DynamoDB at {os.environ['EPAY_DYNAMODB_ENDPOINT']}"
+    ensure_tables(_dynamodb_client(), local_table_names(dict(os.environ)))
+    if args.demo and not _load(demo_lines(), "demo data"):
+        return 1
+    if args.seed and not _load(Path(args.seed).read_bytes().splitlines(), str(args.seed)):
+        return 1
+    origins = [origin for origin in os.environ.get("EPAY_CORS_ORIGINS", "").split(",") if origin]
+    app = LocalHttpApi(allowed_origins=origins, static_dir=PROJECT_ROOT / "web")
+    server = make_server(args.host, args.port, app, threaded=True)
+    base = f"http://{args.host}:{server.server_port}"
+    print(f"E-Paiement local stack on {base}")
+    print(f"  page:     {base}/")
+    print(f"  API:      {base}/v1/invoices/search  (OpenAPI: {base}/v1/openapi.json)")
+    print(f"  storage:  {store_label}")
+    if args.demo:
+        print("  demo subscription codes:")
+        for code, meaning in DEMO_CODES.items():
+            print(f"    {code}  {meaning}")
+        print(
+            f"  try: curl -s -X POST {base}/v1/invoices/search -H 'Content-Type: application/json' "
+            '-d \'{"subscription_code":"AB12"}\''
+        )
+    print("Ctrl-C to stop.", flush=True)
+
+    def stop(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def load_invoices_command(args: argparse.Namespace) -> int:
+    if args.table:
+        os.environ["EPAY_TABLE"] = args.table
+    if args.endpoint_url:
+        os.environ["EPAY_DYNAMODB_ENDPOINT"] = args.endpoint_url
+    os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    return 0 if _load(path.read_bytes().splitlines(), str(path)) else 1
+
+
+def openapi_command(args: argparse.Namespace) -> int:
+    from epay_local.openapi_build import build_document, write_document
+
+    if args.write:
+        write_document()
+        print("layers/common/epay/openapi.json written")
+    else:
+        import json
+
+        print(json.dumps(build_document(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="epay", description="E-Paiement pour un tiers: local stack and tools.")
+    commands = root.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="serve the API, the page and the gateway simulators locally")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8080)
+    run.add_argument("--seed", metavar="FILE.jsonl", help="load these invoices first")
+    run.add_argument("--demo", action="store_true", help="load the demo subscription codes")
+    run.set_defaults(func=serve)
+    load = commands.add_parser("load-invoices", help="validate a JSON Lines file, then upsert its invoices")
+    load.add_argument("file", metavar="FILE.jsonl")
+    load.add_argument("--table", help="table name (default: EPAY_TABLE)")
+    load.add_argument("--endpoint-url", help="DynamoDB endpoint (default: EPAY_DYNAMODB_ENDPOINT or AWS)")
+    load.set_defaults(func=load_invoices_command)
+    spec = commands.add_parser("openapi", help="print (or --write) the OpenAPI document of the API")
+    spec.add_argument("--write", action="store_true", help="write layers/common/epay/openapi.json")
+    spec.set_defaults(func=openapi_command)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Build the API's OpenAPI document from the three functions' routes (their pydantic models)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from epay_local.gateway import FunctionPool
+from epay_local.template import PROJECT_ROOT, routes
+
+DOCUMENT_PATH = PROJECT_ROOT / "layers" / "common" / "epay" / "openapi.json"
+
+
+_FRAMEWORK_SCHEMAS = {"HTTPValidationError", "ValidationError"}
+
+
+def _drop_framework_validation_error(operation: dict[str, Any]) -> None:
+    """Powertools documents a 422 it never sends here (validation failures are our 400 problem+json)."""
+    answer = operation.get("responses", {}).get("422", {})
+    if "HTTPValidationError" in json.dumps(answer):
+        del operation["responses"]["422"]
+
+
+def build_document() -> dict[str, Any]:
+    """Merge each function's generated schema (paths and components) into one document."""
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "E-Paiement pour un tiers (PORTNET)",
+            "version": "1.0.0",
+            "description": "Look up an operator's unpaid invoices and pay them (see docs/ and api.md).",
+        },
+        "paths": {},
+        "components": {"schemas": {}},
+    }
+    seen: set[str] = set()
+    for route in routes():
+        if route.function in seen:
+            continue
+        seen.add(route.function)
+        module_app = FunctionPool(route, 1).load_module().app
+        schema = json.loads(module_app.get_openapi_json_schema())
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                _drop_framework_validation_error(operation)
+            merged["paths"].setdefault(path, {}).update(operations)
+        components = schema.get("components", {}).get("schemas", {})
+        merged["components"]["schemas"].update(
+            {name: value for name, value in components.items() if name not in _FRAMEWORK_SCHEMAS}
+        )
+    merged["paths"] = dict(sorted(merged["paths"].items()))
+    merged["components"]["schemas"] = dict(sorted(merged["components"]["schemas"].items()))
+    return merged
+
+
+def render_document() -> str:
+    return json.dumps(build_document(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def write_document() -> None:
+    DOCUMENT_PATH.write_text(render_document(), encoding="utf-8")
