@@ -60,20 +60,33 @@ def _start_embedded_dynamodb() -> Any:
     return server
 
 
-def _load(lines: list[bytes], label: str) -> bool:
-    from epay import clock, runtime
-    from epay_local.loader import InvalidInvoiceFile, load_invoices, parse_invoice_lines
+def _parse(lines: list[bytes], label: str) -> list[Any] | None:
+    """The file's invoices, or None after printing every bad line (then nothing may be written)."""
+    from epay_local.loader import InvalidInvoiceFile, parse_invoice_lines
 
     try:
-        invoices = parse_invoice_lines(lines)
+        return parse_invoice_lines(lines)
     except InvalidInvoiceFile as error:
         print(f"{label}: nothing loaded, {len(error.problems)} invalid line(s):", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
-        return False
+        return None
+
+
+def _write(invoices: list[Any], label: str) -> None:
+    from epay import clock, runtime
+    from epay_local.loader import load_invoices
+
     outcomes = load_invoices(runtime.store(), invoices, clock.now())
     summary = ", ".join(f"{count} {outcome.value}" for outcome, count in sorted(outcomes.items()))
     print(f"{label}: {len(invoices)} invoice(s) read; {summary or 'nothing to do'}")
+
+
+def _load(lines: list[bytes], label: str) -> bool:
+    invoices = _parse(lines, label)
+    if invoices is None:
+        return False
+    _write(invoices, label)
     return True
 
 
@@ -139,11 +152,23 @@ def load_invoices_command(args: argparse.Namespace) -> int:
     if args.endpoint_url:
         os.environ["EPAY_DYNAMODB_ENDPOINT"] = args.endpoint_url
     os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
+    if os.environ.get("EPAY_DYNAMODB_ENDPOINT"):
+        # Local endpoints accept any credentials; real AWS ones come from the usual AWS configuration.
+        apply_defaults({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
     path = Path(args.file)
     if not path.is_file():
         print(f"{path}: no such file", file=sys.stderr)
         return 2
-    return 0 if _load(path.read_bytes().splitlines(), str(path)) else 1
+    invoices = _parse(path.read_bytes().splitlines(), str(path))
+    if invoices is None:
+        return 1
+    if os.environ.get("EPAY_DYNAMODB_ENDPOINT"):
+        # A local endpoint (moto, DynamoDB Local) may be empty: give it the template's tables first.
+        from epay_local.tables import ensure_tables, local_table_names
+
+        ensure_tables(_dynamodb_client(), local_table_names(dict(os.environ)))
+    _write(invoices, str(path))
+    return 0
 
 
 def openapi_command(args: argparse.Namespace) -> int:

@@ -9,8 +9,10 @@ from epay.clock import iso_instant
 from epay.cursor import CursorCodec, InvalidCursor
 from epay.invoices import Invoice, SearchCriteria, UnpaidInvoiceReader, find_unpaid
 from epay.money import Money
+from epay.observability import logger
 from epay.ratelimit import RateLimiter
 from epay.schemas import InvoiceOut, IssuerOut, SearchRequest, SearchResponse
+from epay.subscription import code_fingerprint
 
 
 def criteria_from(request: SearchRequest) -> SearchCriteria:
@@ -63,6 +65,16 @@ class InvoiceLookup:
             except InvalidCursor as error:
                 raise errors.invalid_cursor() from error
         page = find_unpaid(self.reader, criteria, after, request.page_size)
+        logger.info(
+            "invoices listed",
+            extra={
+                "code_ref": code_fingerprint(criteria.subscription_code, self.cursors.key),
+                "returned": len(page.invoices),
+                "more": page.last is not None,
+                "next_page": after is not None,
+                "filtered": criteria != SearchCriteria(criteria.subscription_code),
+            },
+        )
         return SearchResponse(
             items=[invoice_out(invoice, now) for invoice in page.invoices],
             next_cursor=self.cursors.encode(page.last, binding, now) if page.last else None,

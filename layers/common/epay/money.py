@@ -33,7 +33,7 @@ class Money:
     @classmethod
     def parse(cls, text: str) -> Money:
         """Parse the contract's form: digits, a dot, exactly two decimals (`"1250.50"`)."""
-        if not isinstance(text, str) or not _CONTRACT_AMOUNT.match(text):
+        if not isinstance(text, str) or not _CONTRACT_AMOUNT.fullmatch(text):
             raise InvalidAmount("amount must look like 1250.50")
         units, cents = text.split(".")
         return cls(int(units) * 100 + int(cents))
@@ -41,7 +41,7 @@ class Money:
     @classmethod
     def parse_lenient(cls, text: str) -> Money:
         """Parse an amount echoed by a gateway, which may drop decimals (`"1020"`, `"1020.5"`)."""
-        if not isinstance(text, str) or not _LENIENT_AMOUNT.match(text.strip()):
+        if not isinstance(text, str) or not _LENIENT_AMOUNT.fullmatch(text.strip()):
             raise InvalidAmount("not a decimal amount")
         units, _, cents = text.strip().partition(".")
         return cls(int(units) * 100 + int(cents.ljust(2, "0") or "0"))

@@ -27,7 +27,7 @@ ISSUER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$"
 
 
 def _iso_date(value: object) -> date:
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise ValueError("date attendue au format AAAA-MM-JJ")
     return date.fromisoformat(value)
 

@@ -16,7 +16,7 @@ class InvalidSubscriptionCode(ValueError):
 
 def normalise_subscription_code(raw: object) -> str:
     """Return the code in upper case, or raise: exactly 4 ASCII letters/digits, nothing trimmed or guessed."""
-    if not isinstance(raw, str) or not _CODE.match(raw):
+    if not isinstance(raw, str) or not _CODE.fullmatch(raw):
         raise InvalidSubscriptionCode("exactly 4 letters or digits")
     return raw.upper()
 

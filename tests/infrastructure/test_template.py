@@ -1,0 +1,97 @@
+"""template.yaml: what is deployed is what the code and the contract expect."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from epay_local.openapi_build import DOCUMENT_PATH, render_document
+from epay_local.template import PROJECT_ROOT, load_template, routes, table_definitions
+
+pytestmark = pytest.mark.infrastructure
+
+TEMPLATE = load_template()
+RESOURCES = TEMPLATE["Resources"]
+
+
+def resources_of(kind):
+    return {name: resource for name, resource in RESOURCES.items() if resource["Type"] == kind}
+
+
+def test_functions_run_python_3_11_on_arm64_with_the_common_layer():
+    function_globals = TEMPLATE["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.11"
+    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Layers"] == [{"Ref": "CommonLayer"}]
+
+
+def test_the_layer_is_built_by_sam_for_python_3_11():
+    layer = RESOURCES["CommonLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    assert layer["Properties"]["ContentUri"] == "layers/common/"
+    assert (PROJECT_ROOT / "layers/common/requirements.txt").is_file()
+
+
+def test_every_route_has_a_handler_and_handler_modules_are_unique():
+    handlers = {}
+    for route in routes():
+        source = route.code_uri / f"{route.module}.py"
+        assert source.is_file(), source
+        assert f"def {route.attribute}(" in source.read_text(encoding="utf-8")
+        handlers.setdefault(route.module, set()).add(route.function)
+    assert all(len(functions) == 1 for functions in handlers.values())
+
+
+def test_the_contract_routes_are_deployed():
+    deployed = {(route.method, route.path) for route in routes()}
+    assert {("POST", "/v1/invoices/search"), ("GET", "/v1/openapi.json")} <= deployed
+
+
+def test_cors_is_limited_to_the_portal_origin_and_routes_are_throttled():
+    api = RESOURCES["HttpApi"]["Properties"]
+    assert api["CorsConfiguration"]["AllowOrigins"] == [{"Ref": "PortalOrigin"}]
+    assert "ThrottlingRateLimit" in api["DefaultRouteSettings"]
+    assert "ThrottlingBurstLimit" in api["DefaultRouteSettings"]
+
+
+@pytest.mark.parametrize("name", ["EpayTable", "RateLimitTable"])
+def test_tables_are_on_demand_and_encrypted(name):
+    properties = RESOURCES[name]["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_the_invoice_table_is_protected_and_recoverable():
+    table = RESOURCES["EpayTable"]
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def test_rate_limit_counters_expire_by_ttl():
+    assert table_definitions()["RateLimitTable"]["_ttl_attribute"] == "expires_at"
+
+
+def test_the_lookup_reads_invoices_and_can_only_count_rate_limits():
+    policies = RESOURCES["ListInvoicesFunction"]["Properties"]["Policies"]
+    assert {"DynamoDBReadPolicy": {"TableName": {"Ref": "EpayTable"}}} in policies
+    assert not any("DynamoDBCrudPolicy" in policy or "DynamoDBWritePolicy" in policy for policy in policies)
+    statements = [s for policy in policies for s in policy.get("Statement", [])]
+    assert statements == [
+        {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}}
+    ]
+
+
+def test_secrets_come_from_secrets_manager_never_from_parameters():
+    assert RESOURCES["CursorSecret"]["Type"] == "AWS::SecretsManager::Secret"
+    environment = RESOURCES["ListInvoicesFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["EPAY_CURSOR_SECRET_ID"] == {"Ref": "CursorSecret"}
+    assert "EPAY_CURSOR_SECRET" not in environment
+    assert not [name for name in TEMPLATE["Parameters"] if "secret" in name.lower() or "key" in name.lower()]
+
+
+def test_the_committed_openapi_document_matches_the_models():
+    assert json.loads(DOCUMENT_PATH.read_text(encoding="utf-8")) == json.loads(render_document()), (
+        "run `make openapi` and commit layers/common/epay/openapi.json"
+    )

@@ -1,0 +1,1 @@
+"""Factories and helpers the test suites share."""
