@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from epay import runtime
+from epay_local.moto_isolation import serialise_moto_dynamodb
 from epay_local.tables import ensure_tables, local_table_names
 
 TEST_ENVIRONMENT = {
@@ -24,6 +25,13 @@ TEST_ENVIRONMENT = {
     "EPAY_RATE_LIMIT_TABLE": "epay-test-rate-limits",
     "EPAY_IDEMPOTENCY_TABLE": "epay-test-idempotency",
     "EPAY_CURSOR_SECRET": "test-cursor-secret-0123456789abcdef",
+    "EPAY_CMI_STORE_KEY": "test-cmi-store-key",
+    "EPAY_M2T_SECRET": "test-m2t-secret",
+    "EPAY_FATOURATI_SECRET": "test-fatourati-secret",
+    "EPAY_CMI_CLIENT_ID": "600000000",
+    "EPAY_CMI_GATEWAY_URL": "https://testpayment.cmi.co.ma/fim/est3Dgate",
+    "EPAY_M2T_MERCHANT_ID": "PORTNET-TEST",
+    "EPAY_M2T_GATEWAY_URL": "https://checkout.m2t.example/checkout",
     "EPAY_PUBLIC_API_URL": "https://api.example.ma",
     "EPAY_FRONTEND_URL": "https://www.example.ma/e-paiement/",
     "POWERTOOLS_SERVICE_NAME": "epay",
@@ -48,6 +56,7 @@ def test_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
     """A moto DynamoDB with the tables of template.yaml (same keys, indexes and TTLs as deployed)."""
+    serialise_moto_dynamodb()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="eu-west-3")
         ensure_tables(client, local_table_names(dict(TEST_ENVIRONMENT)))

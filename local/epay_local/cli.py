@@ -29,6 +29,12 @@ def local_environment(host: str, port: int) -> dict[str, str]:
         "EPAY_PUBLIC_API_URL": base,
         "EPAY_FRONTEND_URL": f"{base}/",
         "EPAY_CURSOR_SECRET": secrets.token_urlsafe(32),
+        # Local gateway keys: the simulators under /_sim/ sign and verify with the same values.
+        "EPAY_CMI_STORE_KEY": secrets.token_urlsafe(24),
+        "EPAY_M2T_SECRET": secrets.token_urlsafe(24),
+        "EPAY_FATOURATI_SECRET": secrets.token_urlsafe(24),
+        "EPAY_CMI_GATEWAY_URL": f"{base}/_sim/cmi/est3Dgate",
+        "EPAY_M2T_GATEWAY_URL": f"{base}/_sim/m2t/checkout",
         "POWERTOOLS_METRICS_NAMESPACE": "Epay",
         "POWERTOOLS_SERVICE_NAME": "epay",
     }
@@ -53,6 +59,9 @@ def _dynamodb_client() -> Any:
 def _start_embedded_dynamodb() -> Any:
     from moto.server import ThreadedMotoServer
 
+    from epay_local.moto_isolation import serialise_moto_dynamodb
+
+    serialise_moto_dynamodb()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

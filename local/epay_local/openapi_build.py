@@ -11,7 +11,7 @@ from epay_local.template import PROJECT_ROOT, routes
 DOCUMENT_PATH = PROJECT_ROOT / "layers" / "common" / "epay" / "openapi.json"
 
 
-_FRAMEWORK_SCHEMAS = {"HTTPValidationError", "ValidationError"}
+_FRAMEWORK_SCHEMAS = {"HTTPValidationError", "ValidationError", "ResponseValidationError"}
 
 
 def _drop_framework_validation_error(operation: dict[str, Any]) -> None:

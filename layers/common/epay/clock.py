@@ -14,3 +14,8 @@ def now() -> int:
 def iso_instant(epoch_seconds: int) -> str:
     """`2026-11-27T10:15:00Z`."""
     return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_ms() -> int:
+    """Current Unix time in milliseconds (callback evidence is ordered by it)."""
+    return time.time_ns() // 1_000_000

@@ -115,3 +115,76 @@ def internal_error() -> DomainError:
 
 class StoreUnavailable(Exception):
     """DynamoDB could not be reached or refused the work (throttling, timeout): nothing was changed."""
+
+
+def unsupported_method(gateway: str, method: str) -> DomainError:
+    return DomainError(
+        400,
+        "UNSUPPORTED_METHOD",
+        "Unsupported payment method",
+        f"Le moyen de paiement {method} n'est pas proposé par {gateway}.",
+        [FieldError("method", "CMI : CARD ou FATOURATI ; M2T : CARD, TASHILAT ou DIRECT_DEBIT")],
+    )
+
+
+def invoice_not_found() -> DomainError:
+    # One answer for an unknown id and another operator's invoice: ids cannot be probed across codes.
+    return DomainError(
+        404,
+        "INVOICE_NOT_FOUND",
+        "Invoice not found",
+        "Une ou plusieurs factures sont introuvables pour ce code d'abonnement.",
+    )
+
+
+def invoice_not_payable(invoice_ids: list[str]) -> DomainError:
+    return DomainError(
+        409,
+        "INVOICE_NOT_PAYABLE",
+        "Invoice not payable",
+        "Une ou plusieurs factures sont déjà payées ou en cours de paiement.",
+        [FieldError("invoice_ids", invoice_id) for invoice_id in invoice_ids],
+    )
+
+
+def mixed_issuers() -> DomainError:
+    return DomainError(
+        422,
+        "MIXED_ISSUERS",
+        "Invoices of several issuers",
+        "Les factures sélectionnées doivent toutes provenir du même émetteur.",
+        [FieldError("invoice_ids", "un seul émetteur par paiement")],
+    )
+
+
+def idempotency_key_reused() -> DomainError:
+    return DomainError(
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+        "Idempotency key reused",
+        "Cette clé d'idempotence a déjà servi pour une autre demande de paiement.",
+        [FieldError("Idempotency-Key", "déjà utilisée avec un autre contenu")],
+    )
+
+
+def request_in_progress() -> DomainError:
+    return DomainError(
+        409,
+        "REQUEST_IN_PROGRESS",
+        "Same request in progress",
+        "La même demande de paiement est déjà en cours de traitement. Réessayez dans un instant.",
+        headers={"Retry-After": "1"},
+    )
+
+
+def payment_not_found() -> DomainError:
+    return DomainError(404, "PAYMENT_NOT_FOUND", "Payment not found", "Ce paiement est introuvable.")
+
+
+def payment_not_cancellable() -> DomainError:
+    return DomainError(
+        409,
+        "PAYMENT_NOT_CANCELLABLE",
+        "Payment not cancellable",
+        "Ce paiement ne peut plus être annulé (il est réglé, terminé ou expiré).",
+    )

@@ -30,6 +30,7 @@ from epay.schemas import Problem
 PROBLEM_TYPE_BASE = "https://epaiement.portnet.ma/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 MAX_JSON_BODY_BYTES = 16 * 1024
+MAX_CALLBACK_BODY_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -202,10 +203,18 @@ def _as_json_request(event: dict[str, Any]) -> dict[str, Any] | None:
     return {**event, "headers": headers, "body": body, "isBase64Encoded": False}
 
 
-def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Resolve an HTTP API event: oversized or non-JSON bodies are refused before anything parses them."""
-    if _raw_body_size(event) > MAX_JSON_BODY_BYTES:
-        return _as_lambda_response(problem_response(errors.payload_too_large(MAX_JSON_BODY_BYTES)))
+def resolve(
+    app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext, json_bodies: bool = True
+) -> dict[str, Any]:
+    """Resolve an HTTP API event: oversized or non-JSON bodies are refused before anything parses them.
+
+    Callback routes (`json_bodies=False`) read their raw bodies themselves, in the gateway's own format.
+    """
+    limit = MAX_JSON_BODY_BYTES if json_bodies else MAX_CALLBACK_BODY_BYTES
+    if _raw_body_size(event) > limit:
+        return _as_lambda_response(problem_response(errors.payload_too_large(limit)))
+    if not json_bodies:
+        return app.resolve(event, context)
     try:
         readable = _as_json_request(event)
     except (binascii.Error, UnicodeDecodeError):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger(service="epay")
 metrics = Metrics(namespace="Epay", service="epay")
+
+# Most requests (lookups, refusals) publish no metric; that is normal, not worth a warning per request.
+warnings.filterwarnings("ignore", message="No application metrics to publish")

@@ -131,3 +131,100 @@ class Problem(BaseModel):
     detail: str
     code: str
     errors: list[ProblemFieldError] | None = None
+
+
+# -- payments (api.md §2-§5) -----------------------------------------------------------------------------------
+
+INVOICE_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+PAYMENT_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253})\.[A-Za-z]{2,24}$"
+PHONE_PATTERN = r"^\+?[0-9][0-9 .-]{5,19}$"
+
+InvoiceId = Annotated[StrictStr, StringConstraints(pattern=INVOICE_ID_PATTERN)]
+PayerName = Annotated[
+    StrictStr, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), AfterValidator(_printable)
+]
+
+
+def _distinct(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("chaque facture ne peut figurer qu'une fois")
+    return values
+
+
+class PayerIn(_Input):
+    name: PayerName
+    email: Annotated[StrictStr, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]
+    phone: Annotated[StrictStr, StringConstraints(pattern=PHONE_PATTERN)] | None = None
+
+
+class PaymentRequest(_Input):
+    """`POST /v1/payments`: the amount is never sent, the server computes it."""
+
+    subscription_code: SubscriptionCode
+    invoice_ids: Annotated[list[InvoiceId], Field(min_length=1, max_length=50), AfterValidator(_distinct)]
+    gateway: Literal["CMI", "M2T"]
+    method: Annotated[
+        StrictStr,
+        StringConstraints(pattern=r"^[A-Z_]{1,32}$"),
+        Field(description="CMI: CARD or FATOURATI; M2T: CARD, TASHILAT or DIRECT_DEBIT."),
+    ]
+    payer: PayerIn
+    lang: Literal["fr", "ar", "en"] = "fr"
+
+
+class RedirectOut(BaseModel):
+    method: Literal["POST"]
+    url: str
+    fields: dict[str, str]
+
+
+class ReferenceOut(BaseModel):
+    code: str
+    expires_at: str
+    channels: list[str]
+
+
+class PaymentInvoiceOut(BaseModel):
+    invoice_id: str
+    invoice_number: str
+    amount: str
+
+
+class PaymentCreated(BaseModel):
+    """`201` answer of `POST /v1/payments`."""
+
+    payment_id: str
+    status: Literal["PENDING", "AWAITING_SETTLEMENT"]
+    amount: str
+    currency: Literal["MAD"] = "MAD"
+    gateway: Literal["CMI", "M2T"]
+    method: str
+    issuer: IssuerOut
+    invoice_ids: list[str]
+    created_at: str
+    expires_at: str
+    redirect: RedirectOut | None
+    reference: ReferenceOut | None
+
+
+PaymentStatusText = Literal["PENDING", "AWAITING_SETTLEMENT", "PAID", "FAILED", "CANCELLED", "EXPIRED", "NEEDS_REVIEW"]
+
+
+class PaymentView(BaseModel):
+    """`GET /v1/payments/{payment_id}` (never the subscription code)."""
+
+    payment_id: str
+    status: PaymentStatusText
+    amount: str
+    currency: Literal["MAD"] = "MAD"
+    gateway: Literal["CMI", "M2T"]
+    method: str
+    issuer: IssuerOut
+    invoices: list[PaymentInvoiceOut]
+    created_at: str
+    expires_at: str
+    paid_at: str | None
+    gateway_transaction_id: str | None
+    reference: ReferenceOut | None
+    last_error: str | None

@@ -3,11 +3,19 @@
 Tables (template.yaml defines them; docs/data-model.md explains them):
 - the main table (`EPAY_TABLE`), keys `pk`/`sk`: invoices (`INVOICE#<id>` / `INVOICE`), with the sparse index
   `unpaid-by-subscription` (`list_pk` = `SUB#<code>`, `list_sk` = issuer#date#number) present only while unpaid;
+  payments (`PAYMENT#<id>` / `PAYMENT`) with their callback evidence (`PAYMENT#<id>` / `CALLBACK#...`);
+  references (`REFERENCE#<code>`) and applied gateway events (`EVENT#<gateway>#<id>`), which keep both unique;
 - the rate-limit table (`EPAY_RATE_LIMIT_TABLE`), key `pk`, counters that expire by TTL.
+
+Every change that touches several items is one `TransactWriteItems` whose conditions encode the state machine:
+a hold is placed only on an unpaid invoice without a live hold, an invoice is settled only by the payment that
+holds it (or when it is free), and a payment moves only from the version that was read.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +26,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from epay.errors import StoreUnavailable
+from epay.evidence import CallbackEvidence
 from epay.invoices import (
     Batch,
     Hold,
@@ -29,9 +38,19 @@ from epay.invoices import (
     search_text,
 )
 from epay.money import Money
+from epay.payments import (
+    Gateway,
+    Payer,
+    Payment,
+    PaymentLine,
+    PaymentStatus,
+    Reference,
+)
 
 UNPAID_INDEX = "unpaid-by-subscription"
 INVOICE_SK = "INVOICE"
+PAYMENT_SK = "PAYMENT"
+MAX_BATCH_GET = 100
 
 Item = dict[str, dict[str, Any]]
 
@@ -71,6 +90,140 @@ def invoice_from_item(item: Item) -> Invoice:
         hold=hold,
         paid_by=item["paid_payment_id"]["S"] if "paid_payment_id" in item else None,
     )
+
+
+def _event_key(gateway: str, event_id: str) -> Item:
+    return {"pk": _s(f"EVENT#{gateway}#{event_id}"), "sk": _s("EVENT")}
+
+
+def _invoice_id_of(item: dict[str, Any]) -> str:
+    key: Item = item["Update"]["Key"]
+    return str(key["pk"]["S"]).removeprefix("INVOICE#")
+
+
+def _payment_item(payment: Payment) -> Item:
+    item: Item = {
+        "pk": _s(f"PAYMENT#{payment.payment_id}"),
+        "sk": _s(PAYMENT_SK),
+        "entity": _s("PAYMENT"),
+        "payment_id": _s(payment.payment_id),
+        "subscription_code": _s(payment.subscription_code),
+        "issuer_code": _s(payment.issuer.code),
+        "issuer_name": _s(payment.issuer.name),
+        "gateway": _s(payment.gateway.value),
+        "method": _s(payment.method),
+        "lines": {
+            "L": [
+                {
+                    "M": {
+                        "invoice_id": _s(line.invoice_id),
+                        "invoice_number": _s(line.invoice_number),
+                        "amount": _n(line.amount.centimes),
+                    }
+                }
+                for line in payment.lines
+            ]
+        },
+        "amount": _n(payment.amount.centimes),
+        "currency": _s("MAD"),
+        "payer": {
+            "M": {"name": _s(payment.payer.name), "email": _s(payment.payer.email), "phone": _s(payment.payer.phone)}
+        },
+        "lang": _s(payment.lang),
+        "status": _s(payment.status.value),
+        "created_at": _n(payment.created_at),
+        "expires_at": _n(payment.expires_at),
+        "version": _n(payment.version),
+    }
+    optional: dict[str, dict[str, str] | None] = {
+        "paid_at": _n(payment.paid_at) if payment.paid_at is not None else None,
+        "gateway_transaction_id": _s(payment.gateway_transaction_id) if payment.gateway_transaction_id else None,
+        "reference_code": _s(payment.reference.code) if payment.reference else None,
+        "reference_expires_at": _n(payment.reference.expires_at) if payment.reference else None,
+        "last_error": _s(payment.last_error) if payment.last_error else None,
+        "review_reason": _s(payment.review_reason) if payment.review_reason else None,
+        "settled_by": _s(payment.settled_by) if payment.settled_by else None,
+    }
+    item.update({name: value for name, value in optional.items() if value is not None})
+    return item
+
+
+def _payment_from_item(item: Item) -> Payment:
+    def text(name: str) -> str | None:
+        return item[name]["S"] if name in item else None
+
+    def number(name: str) -> int | None:
+        return int(item[name]["N"]) if name in item else None
+
+    reference = None
+    if "reference_code" in item:
+        reference = Reference(item["reference_code"]["S"], int(item["reference_expires_at"]["N"]))
+    payer = item["payer"]["M"]
+    return Payment(
+        payment_id=item["payment_id"]["S"],
+        subscription_code=item["subscription_code"]["S"],
+        issuer=Issuer(item["issuer_code"]["S"], item["issuer_name"]["S"]),
+        gateway=Gateway(item["gateway"]["S"]),
+        method=item["method"]["S"],
+        lines=tuple(
+            PaymentLine(
+                line["M"]["invoice_id"]["S"], line["M"]["invoice_number"]["S"], Money(int(line["M"]["amount"]["N"]))
+            )
+            for line in item["lines"]["L"]
+        ),
+        amount=Money(int(item["amount"]["N"])),
+        payer=Payer(payer["name"]["S"], payer["email"]["S"], payer["phone"]["S"]),
+        lang=item["lang"]["S"],
+        status=PaymentStatus(item["status"]["S"]),
+        created_at=int(item["created_at"]["N"]),
+        expires_at=int(item["expires_at"]["N"]),
+        paid_at=number("paid_at"),
+        gateway_transaction_id=text("gateway_transaction_id"),
+        reference=reference,
+        last_error=text("last_error"),
+        review_reason=text("review_reason"),
+        version=int(item["version"]["N"]),
+        settled_by=text("settled_by"),
+    )
+
+
+def _evidence_item(evidence: CallbackEvidence) -> Item:
+    day = time.strftime("%Y-%m-%d", time.gmtime(evidence.received_at_ms // 1000))
+    owner = f"PAYMENT#{evidence.payment_id}" if evidence.payment_id else f"CALLBACK#UNMATCHED#{day}"
+    item: Item = {
+        "pk": _s(owner),
+        "sk": _s(f"CALLBACK#{evidence.received_at_ms:015d}#{secrets.token_hex(4)}"),
+        "entity": _s("CALLBACK"),
+        "gateway": _s(evidence.gateway),
+        "received_at_ms": _n(evidence.received_at_ms),
+        "body_sha256": _s(evidence.body_sha256),
+        "verified": {"BOOL": evidence.verified},
+        "decision": _s(evidence.decision),
+        "answer_status": _n(evidence.answer_status),
+    }
+    if evidence.notification:
+        item["notification"] = _s(evidence.notification)
+    return item
+
+
+class InvoicesUnavailable(Exception):
+    """Some invoices failed a hold or settlement condition (paid, held by another payment, changed)."""
+
+    def __init__(self, invoice_ids: list[str]) -> None:
+        super().__init__(f"{len(invoice_ids)} invoice(s) unavailable")
+        self.invoice_ids = invoice_ids
+
+
+class ReferenceTaken(Exception):
+    """The payment reference drawn at random is already used."""
+
+
+class PaymentChanged(Exception):
+    """The payment moved since it was read (a concurrent callback or cancel): read again, decide again."""
+
+
+class EventAlreadyApplied(Exception):
+    """This gateway event (M2T event, Fatourati transaction) was already applied, perhaps to another payment."""
 
 
 _UNAVAILABLE_CODES = frozenset(
@@ -254,6 +407,262 @@ class Store:
                 return UpsertOutcome.KEPT_PAID
             return UpsertOutcome.KEPT_HELD
         return UpsertOutcome.WRITTEN
+
+    def get_invoices(self, invoice_ids: list[str]) -> dict[str, Invoice]:
+        """The invoices that exist among `invoice_ids`, read consistently (one `BatchGetItem` per 100)."""
+        found: dict[str, Invoice] = {}
+        for start in range(0, len(invoice_ids), MAX_BATCH_GET):
+            keys = [_invoice_key(invoice_id) for invoice_id in invoice_ids[start : start + MAX_BATCH_GET]]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            for _attempt in range(5):
+                with _translated_failures():
+                    response = self.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    invoice = invoice_from_item(item)
+                    found[invoice.invoice_id] = invoice
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise StoreUnavailable("BatchGetItem left keys unprocessed")
+        return found
+
+    # -- payments -------------------------------------------------------------------------------------------
+
+    def create_payment(self, payment: Payment, now: int) -> None:
+        """Write the payment and a hold on each of its invoices in one transaction: all or nothing.
+
+        Each hold requires the invoice to be unpaid, of this subscription and issuer, at the amount the payment was
+        computed from, and free of any live hold. `InvoicesUnavailable` names the invoices that failed a condition;
+        `ReferenceTaken` means the reference drawn is already in use (draw another).
+        """
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": _payment_item(payment),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        for line in payment.lines:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _invoice_key(line.invoice_id),
+                        "UpdateExpression": "SET hold_payment_id = :pid, hold_expires_at = :exp",
+                        "ConditionExpression": (
+                            "#st = :unpaid AND subscription_code = :code AND issuer_code = :issuer AND amount = :amt"
+                            " AND (attribute_not_exists(hold_expires_at) OR hold_expires_at <= :now)"
+                        ),
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {
+                            ":pid": _s(payment.payment_id),
+                            ":exp": _n(payment.expires_at),
+                            ":unpaid": _s(InvoiceStatus.UNPAID.value),
+                            ":code": _s(payment.subscription_code),
+                            ":issuer": _s(payment.issuer.code),
+                            ":amt": _n(line.amount.centimes),
+                            ":now": _n(now),
+                        },
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        if payment.reference is not None:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            "pk": _s(f"REFERENCE#{payment.reference.code}"),
+                            "sk": _s("REFERENCE"),
+                            "payment_id": _s(payment.payment_id),
+                            "expires_at": _n(payment.reference.expires_at),
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        failed = self._transact(items)
+        if failed:
+            if payment.reference is not None and len(items) - 1 in failed:
+                raise ReferenceTaken(payment.reference.code)
+            raise InvoicesUnavailable([payment.lines[index - 1].invoice_id for index in failed if index > 0])
+
+    def get_payment(self, payment_id: str) -> Payment | None:
+        """One payment, read consistently."""
+        with _translated_failures():
+            response = self.client.get_item(
+                TableName=self.table,
+                Key={"pk": _s(f"PAYMENT#{payment_id}"), "sk": _s(PAYMENT_SK)},
+                ConsistentRead=True,
+            )
+        item = response.get("Item")
+        return _payment_from_item(item) if item else None
+
+    def payment_id_for_reference(self, code: str) -> str | None:
+        """Which payment a reference belongs to."""
+        with _translated_failures():
+            response = self.client.get_item(
+                TableName=self.table,
+                Key={"pk": _s(f"REFERENCE#{code}"), "sk": _s("REFERENCE")},
+                ConsistentRead=True,
+            )
+        item = response.get("Item")
+        return item["payment_id"]["S"] if item else None
+
+    def applied_event(self, gateway: str, event_id: str) -> str | None:
+        """The payment an already applied gateway event (M2T event, Fatourati transaction) was applied to."""
+        with _translated_failures():
+            response = self.client.get_item(
+                TableName=self.table, Key=_event_key(gateway, event_id), ConsistentRead=True
+            )
+        item = response.get("Item")
+        return item["payment_id"]["S"] if item else None
+
+    def settle(
+        self,
+        payment: Payment,
+        settled: Payment,
+        now: int,
+        evidence: CallbackEvidence,
+        event: tuple[str, str] | None = None,
+    ) -> None:
+        """Mark the payment and every one of its invoices `PAID`, with the evidence, in one transaction.
+
+        Conditions: the payment is still the version read (so two callbacks cannot both settle it), and each invoice
+        is unpaid and held by this payment or by nobody live. `InvoicesUnavailable` names invoices that are not;
+        `PaymentChanged` means someone else moved the payment first (read it again and decide again).
+        """
+        items = [self._payment_update(payment, settled)]
+        for invoice_id in payment.invoice_ids:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _invoice_key(invoice_id),
+                        "UpdateExpression": (
+                            "SET #st = :paid, paid_payment_id = :pid, paid_at = :now "
+                            "REMOVE list_pk, list_sk, hold_payment_id, hold_expires_at"
+                        ),
+                        "ConditionExpression": (
+                            "#st = :unpaid AND (hold_payment_id = :pid OR attribute_not_exists(hold_expires_at)"
+                            " OR hold_expires_at <= :now)"
+                        ),
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {
+                            ":paid": _s(InvoiceStatus.PAID.value),
+                            ":unpaid": _s(InvoiceStatus.UNPAID.value),
+                            ":pid": _s(payment.payment_id),
+                            ":now": _n(now),
+                        },
+                    }
+                }
+            )
+        self._finish(items, payment, evidence, event)
+
+    def transition(
+        self,
+        payment: Payment,
+        changed: Payment,
+        evidence: CallbackEvidence | None,
+        release: list[str] | None = None,
+        extend_holds_to: int | None = None,
+        event: tuple[str, str] | None = None,
+    ) -> None:
+        """Move a payment to `changed` (from the version read), releasing or extending its holds, atomically.
+
+        `release` lists invoices to free and `extend_holds_to` moves their hold expiry; either only touches
+        invoices still held by this payment (a condition), so another payment's hold is never disturbed.
+        """
+        items = [self._payment_update(payment, changed)]
+        for invoice_id in release or []:
+            items.append(self._hold_change(invoice_id, payment.payment_id, "REMOVE hold_payment_id, hold_expires_at"))
+        if extend_holds_to is not None:
+            for invoice_id in payment.invoice_ids:
+                items.append(
+                    self._hold_change(
+                        invoice_id, payment.payment_id, "SET hold_expires_at = :exp", {":exp": _n(extend_holds_to)}
+                    )
+                )
+        self._finish(items, payment, evidence, event)
+
+    def record_evidence(self, evidence: CallbackEvidence) -> None:
+        """Keep a callback that changed nothing (refused, unknown, duplicate) for audit."""
+        with _translated_failures():
+            self.client.put_item(TableName=self.table, Item=_evidence_item(evidence))
+
+    def _hold_change(
+        self, invoice_id: str, payment_id: str, expression: str, extra_values: Item | None = None
+    ) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": _invoice_key(invoice_id),
+                "UpdateExpression": expression,
+                "ConditionExpression": "hold_payment_id = :pid",
+                "ExpressionAttributeValues": {":pid": _s(payment_id), **(extra_values or {})},
+            }
+        }
+
+    def _payment_update(self, payment: Payment, changed: Payment) -> dict[str, Any]:
+        item = _payment_item(changed)
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": item,
+                "ConditionExpression": "#v = :read",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":read": _n(payment.version)},
+            }
+        }
+
+    def _finish(
+        self,
+        items: list[dict[str, Any]],
+        payment: Payment,
+        evidence: CallbackEvidence | None,
+        event: tuple[str, str] | None,
+    ) -> None:
+        invoice_slots = len(items)
+        if event is not None:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {**_event_key(*event), "payment_id": _s(payment.payment_id)},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        if evidence is not None:
+            items.append({"Put": {"TableName": self.table, "Item": _evidence_item(evidence)}})
+        failed = self._transact(items)
+        if not failed:
+            return
+        if event is not None and invoice_slots in failed:
+            raise EventAlreadyApplied(payment.payment_id)
+        if 0 in failed:
+            raise PaymentChanged(payment.payment_id)
+        raise InvoicesUnavailable([_invoice_id_of(items[index]) for index in failed if 0 < index < invoice_slots])
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[int]:
+        """Run one transaction; return the indexes of the items whose condition failed (empty: it committed)."""
+        try:
+            with _translated_failures():
+                self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons", [])
+            codes = [reason.get("Code", "None") for reason in reasons]
+            if any(code not in ("None", "ConditionalCheckFailed") for code in codes):
+                # Conflicts with a concurrent transaction, throttling: nothing was written; the caller may retry.
+                raise StoreUnavailable("TransactionCanceled: " + ",".join(sorted(set(codes)))) from error
+            return [index for index, code in enumerate(codes) if code == "ConditionalCheckFailed"]
+        return []
 
     # -- rate limits ----------------------------------------------------------------------------------------
 

@@ -1,0 +1,463 @@
+"""Gateway callbacks (api.md §6, gateways.md): verify first, then apply a whole state change or none of it.
+
+Each gateway's front half (verify, parse, answer in the gateway's format) is a method here; the back half is one
+engine, `_apply`, shared by all three: it reads the payment, decides by its state, and writes the change and the
+evidence in one conditional transaction, deciding again if a concurrent callback moved the payment first.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from epay.clock import iso_instant
+from epay.config import Settings
+from epay.errors import StoreUnavailable
+from epay.evidence import CallbackEvidence
+from epay.gateways import cmi, fatourati, m2t
+from epay.money import Money
+from epay.observability import logger, metrics
+from epay.payment_service import GatewaySecrets, held_by
+from epay.payments import LIVE, SETTLEABLE, Payment, PaymentStatus, Reference
+from epay.store import EventAlreadyApplied, InvoicesUnavailable, PaymentChanged, Store
+
+_ATTEMPTS = 8
+AnswerT = TypeVar("AnswerT")
+_MAX_ERROR_TEXT = 200
+
+
+class Outcome(StrEnum):
+    SETTLED = "settled"
+    DUPLICATE = "duplicate"
+    ALREADY_SETTLED = "already settled by another notification"
+    NEEDS_REVIEW = "needs review"
+    MISMATCH = "amount or currency mismatch"
+    DECLINED = "attempt declined"
+    ENDED = "payment ended"
+    REFERENCE_ISSUED = "reference issued"
+    NOT_PAYABLE = "not payable"
+    RECORDED = "recorded, nothing changed"
+
+
+class Kind(StrEnum):
+    SUCCESS = "success"
+    DECLINE = "decline"
+    END = "end"
+    REFERENCE = "reference"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a verified notification says, whatever the gateway."""
+
+    gateway: str
+    payment_id: str
+    kind: Kind
+    amount: Money | None
+    currency_ok: bool
+    transaction_id: str
+    fingerprint: str
+    end_status: PaymentStatus | None = None
+    error: str | None = None
+    reference: str | None = None
+    event: tuple[str, str] | None = None
+    # Fatourati asks before the bank debits: only a payment still live may be paid, and nothing is flagged.
+    requires_live: bool = False
+    # CMI reports money authorised: a mismatch is flagged for an operator; the others just refuse it.
+    review_mismatch: bool = False
+
+
+def _clean_error(text: str) -> str:
+    printable = "".join(character if character.isprintable() else " " for character in text)
+    return printable.strip()[:_MAX_ERROR_TEXT]
+
+
+def _failing_with(
+    status: int, answer: Any
+) -> Callable[[Callable[..., tuple[int, Any]]], Callable[..., tuple[int, Any]]]:
+    """Answer a storage failure (or any fault) in the gateway's format; the transaction rolled back, so the
+    gateway's retry (CMI, M2T) or the bank's next attempt (Fatourati) finds the state as it was."""
+
+    def wrap(method: Callable[..., tuple[int, Any]]) -> Callable[..., tuple[int, Any]]:
+        @functools.wraps(method)
+        def guarded(*args: Any) -> tuple[int, Any]:
+            try:
+                return method(*args)
+            except Exception as error:
+                logger.exception("callback not applied", extra={"error_type": type(error).__name__})
+                return status, copy.deepcopy(answer)
+
+        return guarded
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class CallbackService:
+    store: Store
+    settings: Settings
+    secrets: GatewaySecrets
+
+    # -- CMI ------------------------------------------------------------------------------------------------
+
+    @_failing_with(500, cmi.FAILURE)
+    def cmi(self, body: bytes, now_ms: int) -> tuple[int, str]:
+        """`POST /v1/callbacks/cmi`: the plain-text answer of gateways.md's table, row by row."""
+        digest = CallbackEvidence.digest(body)
+        try:
+            fields = cmi.parse_form_body(body)
+            verified = cmi.verify(fields, self.secrets.cmi_store_key)
+        except cmi.InvalidCallback:
+            verified = False
+        if not verified:
+            return self._rejected("CMI", digest, now_ms, 403, cmi.FAILURE)
+        result = cmi.interpret(fields)
+        approved = result.approved
+        notice = Notice(
+            gateway="CMI",
+            payment_id=result.oid,
+            kind=Kind.SUCCESS if approved else Kind.DECLINE,
+            amount=result.amount,
+            currency_ok=result.currency == cmi.CURRENCY_MAD,
+            transaction_id=result.transaction_id,
+            fingerprint=f"CMI|{result.fingerprint}",
+            error=None
+            if approved
+            else _clean_error(f"CMI {result.proc_return_code}: {result.error_message or 'refusé'}"),
+            review_mismatch=True,
+        )
+
+        def answer(outcome: Outcome | None) -> tuple[int, str]:
+            if outcome is None:
+                return 404, cmi.FAILURE
+            if outcome in (Outcome.SETTLED, Outcome.DUPLICATE):
+                return 200, cmi.POSTAUTH
+            return 200, cmi.APPROVED
+
+        return self._handle(notice, digest, now_ms, answer)
+
+    # -- M2T ------------------------------------------------------------------------------------------------
+
+    @_failing_with(503, {"status": "RETRY"})
+    def m2t(self, body: bytes, signature: str | None, now_ms: int) -> tuple[int, dict[str, Any]]:
+        """`POST /v1/callbacks/m2t`: JSON answers; M2T retries on 5xx."""
+        digest = CallbackEvidence.digest(body)
+        if not m2t.verify_notification(signature, body, self.secrets.m2t_secret, now_ms // 1000):
+            return self._rejected("M2T", digest, now_ms, 401, {"status": "INVALID_SIGNATURE"})
+        try:
+            notification = m2t.parse_notification(body)
+        except m2t.InvalidNotification:
+            self._record(CallbackEvidence("M2T", now_ms, digest, True, "invalid notification", 400))
+            return 400, {"status": "INVALID_NOTIFICATION"}
+        kinds = {"PAID": Kind.SUCCESS, "REFERENCE_ISSUED": Kind.REFERENCE}
+        notice = Notice(
+            gateway="M2T",
+            payment_id=notification.order_ref,
+            kind=kinds.get(notification.status, Kind.END),
+            amount=notification.money,
+            currency_ok=notification.currency == "MAD",
+            transaction_id=notification.transaction_id or "",
+            fingerprint=f"M2T|{notification.transaction_id or notification.event_id}",
+            end_status=PaymentStatus(notification.status) if notification.status in _M2T_ENDINGS else None,
+            error=_clean_error(f"M2T {notification.status}") if notification.status in _M2T_ENDINGS else None,
+            reference=notification.reference,
+            event=("M2T", notification.event_id),
+        )
+
+        def answer(outcome: Outcome | None) -> tuple[int, dict[str, Any]]:
+            if outcome is None:
+                return 404, {"status": "UNKNOWN_ORDER"}
+            if outcome is Outcome.MISMATCH:
+                return 409, {"status": "AMOUNT_MISMATCH"}
+            return 200, {"status": "OK"}
+
+        return self._handle(notice, digest, now_ms, answer)
+
+    # -- Fatourati ------------------------------------------------------------------------------------------
+
+    @_failing_with(503, {"code": "503"})
+    def fatourati_inquiry(self, body: bytes, signature: str | None, now_ms: int) -> tuple[int, dict[str, Any]]:
+        """`POST /v1/callbacks/fatourati/inquiry`: what is due on a reference (changes nothing)."""
+        digest = CallbackEvidence.digest(body)
+        now = now_ms // 1000
+        if not fatourati.verify_request(signature, body, self.secrets.fatourati_secret, now):
+            return self._rejected("FATOURATI", digest, now_ms, *fatourati.BAD_SIGNATURE)
+        try:
+            inquiry = fatourati.parse_inquiry(body)
+        except fatourati.InvalidRequest:
+            self._record(CallbackEvidence("FATOURATI", now_ms, digest, True, "invalid inquiry", 400))
+            return 400, {"code": "400"}
+        payment = self._payment_for_reference(inquiry.reference)
+        if payment is None:
+            status, answer = fatourati.UNKNOWN
+        elif payment.status_at(now) is PaymentStatus.AWAITING_SETTLEMENT and payment.reference is not None:
+            status, answer = fatourati.inquiry_answer(
+                payment.amount,
+                payment.issuer.code,
+                payment.issuer.name,
+                [(line.invoice_number, line.amount) for line in payment.lines],
+                iso_instant(payment.reference.expires_at),
+            )
+        else:
+            status, answer = fatourati.GONE
+        self._record(
+            CallbackEvidence(
+                "FATOURATI",
+                now_ms,
+                digest,
+                True,
+                f"inquiry answered {answer['code']}",
+                status,
+                payment.payment_id if payment else None,
+            )
+        )
+        return status, dict(answer)
+
+    @_failing_with(503, {"code": "503"})
+    def fatourati_confirm(self, body: bytes, signature: str | None, now_ms: int) -> tuple[int, dict[str, Any]]:
+        """`POST /v1/callbacks/fatourati/confirm`: the bank channel took the payment of a reference."""
+        digest = CallbackEvidence.digest(body)
+        if not fatourati.verify_request(signature, body, self.secrets.fatourati_secret, now_ms // 1000):
+            return self._rejected("FATOURATI", digest, now_ms, *fatourati.BAD_SIGNATURE)
+        try:
+            confirm = fatourati.parse_confirm(body)
+        except fatourati.InvalidRequest:
+            self._record(CallbackEvidence("FATOURATI", now_ms, digest, True, "invalid confirmation", 400))
+            return 400, {"code": "400"}
+        payment_id = self._payment_id_for_reference(confirm.reference)
+        notice = Notice(
+            gateway="FATOURATI",
+            payment_id=payment_id or "",
+            kind=Kind.SUCCESS,
+            amount=confirm.money,
+            currency_ok=confirm.currency == "MAD",
+            transaction_id=confirm.transaction_id,
+            fingerprint=f"FATOURATI|{confirm.transaction_id}",
+            event=("FATOURATI", confirm.transaction_id),
+            requires_live=True,
+        )
+
+        def answer(outcome: Outcome | None) -> tuple[int, dict[str, Any]]:
+            if outcome is None:
+                return fatourati.UNKNOWN[0], dict(fatourati.UNKNOWN[1])
+            chosen = {
+                Outcome.SETTLED: fatourati.APPLIED,
+                Outcome.DUPLICATE: fatourati.ALREADY_APPLIED,
+                Outcome.MISMATCH: fatourati.AMOUNT_MISMATCH,
+            }.get(outcome, fatourati.GONE)
+            return chosen[0], dict(chosen[1])
+
+        if payment_id is None:
+            status, unknown = answer(None)
+            self._record(CallbackEvidence("FATOURATI", now_ms, digest, True, "unknown reference", status))
+            return status, unknown
+        return self._handle(notice, digest, now_ms, answer)
+
+    def _payment_id_for_reference(self, reference: str) -> str | None:
+        if not fatourati.is_valid_reference(reference):
+            return None
+        return self.store.payment_id_for_reference(reference)
+
+    def _payment_for_reference(self, reference: str) -> Payment | None:
+        payment_id = self._payment_id_for_reference(reference)
+        return self.store.get_payment(payment_id) if payment_id else None
+
+    # -- the shared engine ----------------------------------------------------------------------------------
+
+    def _rejected(self, gateway: str, digest: str, now_ms: int, status: int, answer: Any) -> tuple[int, Any]:
+        metrics.add_metric(name="SignatureRejected", unit="Count", value=1)
+        logger.warning("callback signature rejected", extra={"gateway": gateway, "body_sha256": digest})
+        self._record(CallbackEvidence(gateway, now_ms, digest, False, "signature rejected", status))
+        return status, answer
+
+    def _record(self, evidence: CallbackEvidence) -> None:
+        """Keep evidence of a callback that changes nothing; losing it must not change the answer."""
+        try:
+            self.store.record_evidence(evidence)
+        except Exception:
+            logger.exception("callback evidence not stored", extra={"gateway": evidence.gateway})
+
+    def _handle(
+        self,
+        notice: Notice,
+        digest: str,
+        now_ms: int,
+        answer: Callable[[Outcome | None], tuple[int, AnswerT]],
+    ) -> tuple[int, AnswerT]:
+        """Apply a verified notice and answer in the gateway's format; storage failures propagate (5xx)."""
+
+        def evidence(outcome: Outcome | None, payment_id: str | None) -> CallbackEvidence:
+            return CallbackEvidence(
+                notice.gateway,
+                now_ms,
+                digest,
+                True,
+                outcome.value if outcome else "unknown payment",
+                answer(outcome)[0],
+                payment_id,
+                notice.fingerprint,
+            )
+
+        outcome = self._apply(notice, now_ms // 1000, evidence)
+        if outcome is None:
+            self._record(evidence(None, None))
+        logger.info(
+            "callback applied",
+            extra={
+                "gateway": notice.gateway,
+                "payment_id": notice.payment_id,
+                "kind": notice.kind.value,
+                "outcome": outcome.value if outcome else "unknown payment",
+            },
+        )
+        return answer(outcome)
+
+    def _apply(
+        self, notice: Notice, now: int, evidence: Callable[[Outcome | None, str | None], CallbackEvidence]
+    ) -> Outcome | None:
+        """Decide from the payment's current state and write the decision; decide again if it moved meanwhile."""
+        for _attempt in range(_ATTEMPTS):
+            payment = self.store.get_payment(notice.payment_id) if notice.payment_id else None
+            if payment is None:
+                return None
+            try:
+                return self._decide(notice, payment, now, lambda outcome: evidence(outcome, notice.payment_id))
+            except PaymentChanged:
+                continue
+        raise StoreUnavailable("payment kept changing while a callback was applied")
+
+    def _decide(
+        self, notice: Notice, payment: Payment, now: int, evidence: Callable[[Outcome], CallbackEvidence]
+    ) -> Outcome:
+        if notice.kind is Kind.SUCCESS:
+            return self._succeed(notice, payment, now, evidence)
+        if notice.kind is Kind.DECLINE and payment.status is PaymentStatus.PENDING:
+            self.store.transition(
+                payment, payment.with_status(payment.status, last_error=notice.error), evidence(Outcome.DECLINED)
+            )
+            return Outcome.DECLINED
+        if notice.kind is Kind.END and payment.status in LIVE:
+            if not self._amount_matches(notice, payment):
+                return self._keep(Outcome.MISMATCH, evidence)
+            assert notice.end_status is not None
+            ended = payment.with_status(notice.end_status, last_error=notice.error)
+            self._move(
+                payment, ended, evidence(Outcome.ENDED), release=held_by(self.store, payment), event=notice.event
+            )
+            metrics.add_metric(name="PaymentsFailed", unit="Count", value=1)
+            return Outcome.ENDED
+        if notice.kind is Kind.REFERENCE:
+            return self._issue_reference(notice, payment, now, evidence)
+        return self._keep(Outcome.RECORDED, evidence)
+
+    def _succeed(
+        self, notice: Notice, payment: Payment, now: int, evidence: Callable[[Outcome], CallbackEvidence]
+    ) -> Outcome:
+        if payment.status is PaymentStatus.PAID:
+            if payment.settled_by == notice.fingerprint:
+                return self._keep(Outcome.DUPLICATE, evidence)
+            logger.warning("second success for a paid payment: not captured", extra={"payment_id": payment.payment_id})
+            return self._keep(Outcome.ALREADY_SETTLED, evidence)
+        if payment.status is PaymentStatus.NEEDS_REVIEW:
+            return self._keep(Outcome.NEEDS_REVIEW, evidence)
+        if notice.requires_live and not payment.is_live(now):
+            return self._keep(Outcome.NOT_PAYABLE, evidence)
+        if not self._amount_matches(notice, payment):
+            if notice.review_mismatch:
+                return self._review(notice, payment, "AMOUNT_MISMATCH", evidence, Outcome.MISMATCH)
+            logger.warning("callback amount mismatch: nothing applied", extra={"payment_id": payment.payment_id})
+            return self._keep(Outcome.MISMATCH, evidence)
+        assert payment.status in SETTLEABLE
+        paid = payment.with_status(
+            PaymentStatus.PAID,
+            paid_at=now,
+            gateway_transaction_id=notice.transaction_id or None,
+            settled_by=notice.fingerprint,
+            last_error=None,
+        )
+        try:
+            self.store.settle(payment, paid, now, evidence(Outcome.SETTLED), notice.event)
+        except InvoicesUnavailable:
+            if notice.requires_live:
+                return self._keep(Outcome.NOT_PAYABLE, evidence)
+            return self._review(notice, payment, "INVOICES_PAID_ELSEWHERE", evidence, Outcome.NEEDS_REVIEW)
+        except EventAlreadyApplied:
+            return self._keep(Outcome.NOT_PAYABLE, evidence)
+        metrics.add_metric(name="PaymentsPaid", unit="Count", value=1)
+        return Outcome.SETTLED
+
+    def _review(
+        self,
+        notice: Notice,
+        payment: Payment,
+        reason: str,
+        evidence: Callable[[Outcome], CallbackEvidence],
+        outcome: Outcome,
+    ) -> Outcome:
+        """Money was taken or authorised but cannot settle these invoices: an operator must void or refund."""
+        flagged = payment.with_status(
+            PaymentStatus.NEEDS_REVIEW,
+            review_reason=reason,
+            gateway_transaction_id=notice.transaction_id or None,
+            settled_by=notice.fingerprint,
+        )
+        self._move(payment, flagged, evidence(outcome), release=held_by(self.store, payment), event=notice.event)
+        metrics.add_metric(name="NeedsReview", unit="Count", value=1)
+        logger.error(
+            "payment needs review: money taken but invoices not settled",
+            extra={"payment_id": payment.payment_id, "gateway": notice.gateway, "reason": reason},
+        )
+        return outcome
+
+    def _issue_reference(
+        self, notice: Notice, payment: Payment, now: int, evidence: Callable[[Outcome], CallbackEvidence]
+    ) -> Outcome:
+        if payment.reference is not None and payment.reference.code == notice.reference:
+            return self._keep(Outcome.DUPLICATE, evidence)
+        if payment.status is not PaymentStatus.PENDING or not payment.is_live(now) or not notice.reference:
+            return self._keep(Outcome.RECORDED, evidence)
+        if not self._amount_matches(notice, payment):
+            return self._keep(Outcome.MISMATCH, evidence)
+        until = now + self.settings.reference_hold_seconds
+        awaiting = payment.with_status(
+            PaymentStatus.AWAITING_SETTLEMENT, reference=Reference(notice.reference, until), expires_at=until
+        )
+        try:
+            self._move(payment, awaiting, evidence(Outcome.REFERENCE_ISSUED), extend_holds_to=until, event=notice.event)
+        except InvoicesUnavailable:
+            return self._keep(Outcome.RECORDED, evidence)
+        return Outcome.REFERENCE_ISSUED
+
+    def _move(
+        self,
+        payment: Payment,
+        changed: Payment,
+        evidence: CallbackEvidence,
+        release: list[str] | None = None,
+        extend_holds_to: int | None = None,
+        event: tuple[str, str] | None = None,
+    ) -> None:
+        try:
+            self.store.transition(payment, changed, evidence, release, extend_holds_to, event)
+        except InvoicesUnavailable as lost:
+            if release is not None:
+                # A hold we meant to free was freed or taken meanwhile: read again and decide again.
+                raise PaymentChanged(payment.payment_id) from lost
+            raise
+        except EventAlreadyApplied as duplicate:
+            raise PaymentChanged(payment.payment_id) from duplicate
+
+    def _keep(self, outcome: Outcome, evidence: Callable[[Outcome], CallbackEvidence]) -> Outcome:
+        self._record(evidence(outcome))
+        return outcome
+
+    @staticmethod
+    def _amount_matches(notice: Notice, payment: Payment) -> bool:
+        return notice.currency_ok and notice.amount == payment.amount
+
+
+_M2T_ENDINGS = frozenset({"FAILED", "CANCELLED", "EXPIRED"})

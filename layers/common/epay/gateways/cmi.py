@@ -1,0 +1,226 @@
+"""CMI card payments on NestPay's "3D Pay Hosting" page: the signed form, and the callback's check and meaning.
+
+The HASH (version 3) follows gateways.md: every field but HASH and encoding, ordered by name like PHP's
+`natcasesort`, values escaped and joined by `|`, then the store key; base64 of the raw SHA-512 digest.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from epay.gateways.common import Checkout, Endpoints, Redirect
+from epay.money import InvalidAmount, Money
+
+CURRENCY_MAD = "504"
+STORE_TYPE = "3D_PAY_HOSTING"
+TRANSACTION_TYPE = "PreAuth"
+HASH_ALGORITHM = "ver3"
+
+# The callback's plain-text answers.
+POSTAUTH = "ACTION=POSTAUTH"
+APPROVED = "APPROVED"
+FAILURE = "FAILURE"
+
+_PROC_ACCEPTED = "00"
+_MAX_RND = 20
+_MAX_FIELDS = 256  # a real callback has about fifty; the bound keeps parsing cheap for forged bodies
+_PAYMENT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+_TOKENS = re.compile(r"[0-9]+|.", re.DOTALL)
+_LEADING_ZEROS = re.compile(r"^0+(?=[0-9])")
+_C_SPACE = " \t\n\v\f\r"
+_DIGIT = ord("0")
+# PHP folds case with the C library's toupper: ASCII letters only, whatever else the name holds.
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+_NOT_HASHED = frozenset({"HASH", "ENCODING"})
+
+Fields = Sequence[tuple[str, str]] | Mapping[str, str]
+
+
+class InvalidCallback(ValueError):
+    """A callback body that cannot be read without ambiguity."""
+
+
+@dataclass(frozen=True)
+class CmiSettings:
+    """The merchant's CMI account."""
+
+    client_id: str
+    store_key: str
+    gateway_url: str
+
+
+@dataclass(frozen=True)
+class CmiResult:
+    """What a verified callback says about the payment; never any card data."""
+
+    oid: str
+    approved: bool
+    proc_return_code: str
+    amount: Money | None
+    currency: str
+    transaction_id: str
+    auth_code: str
+    error_message: str
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies this notification, so the same one posted again is recognised and changes nothing."""
+        return "|".join(_escape(part) for part in (self.oid, self.transaction_id, self.proc_return_code))
+
+
+def _fold(name: str) -> str:
+    return name.translate(_ASCII_UPPER)
+
+
+def _pairs(fields: Fields) -> list[tuple[str, str]]:
+    return list(fields.items()) if isinstance(fields, Mapping) else list(fields)
+
+
+def _has_duplicate_names(pairs: Sequence[tuple[str, str]]) -> bool:
+    return len({_fold(name) for name, _ in pairs}) != len(pairs)
+
+
+def _drop_trailing_newline(value: str) -> str:
+    return value[:-1] if value.endswith("\n") else value
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def natcase_key(name: str) -> tuple[tuple[int, ...], ...]:
+    """A sort key ordering field names as PHP's `natcasesort` (`strnatcasecmp`) does.
+
+    Case-insensitive (ASCII, upper-cased as PHP does, so `_` sorts after letters), runs of digits compared as
+    numbers (`DIMCRITERIA2` before `DIMCRITERIA10`), a digit run against another character compared by character
+    code; a run starting with `0` is compared digit by digit from the left (PHP's "fractional" rule) and zeros
+    leading the whole name are skipped. Whitespace is simply ignored: an approximation of PHP that CMI's field
+    names, which hold none, never exercise.
+    """
+    folded = _LEADING_ZEROS.sub("", _fold(name))
+    key: list[tuple[int, ...]] = []
+    for token in _TOKENS.findall(folded):
+        if token[0] in string.digits:
+            # Ranked with digits' own character code, so a digit run sorts against letters and punctuation as in PHP.
+            if token.startswith("0"):
+                key.append((_DIGIT, 0, *(int(digit) for digit in token)))
+            else:
+                key.append((_DIGIT, 1, int(token)))
+        elif token not in _C_SPACE:
+            key.append((ord(token),))
+    return tuple(key)
+
+
+def hash_plaintext(fields: Fields, store_key: str) -> str:
+    """The string HASH version 3 digests: the values in `natcasesort` order of their names, then the store key."""
+    hashed = [(name, value) for name, value in _pairs(fields) if _fold(name) not in _NOT_HASHED]
+    # sorted() is stable: names that compare equal keep the order they were posted in, as with PHP 8's stable sort.
+    ordered = sorted(hashed, key=lambda pair: natcase_key(pair[0]))
+    return "".join(f"{_escape(_drop_trailing_newline(value))}|" for _, value in ordered) + _escape(store_key)
+
+
+def compute_hash(fields: Fields, store_key: str) -> str:
+    """HASH version 3: base64 of the raw SHA-512 digest of `hash_plaintext` (UTF-8)."""
+    digest = hashlib.sha512(hash_plaintext(fields, store_key).encode("utf-8")).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def verify(fields: Fields, store_key: str) -> bool:
+    """True when the received HASH is exactly the one computed over the other fields (constant-time compare).
+
+    False when HASH is missing, or when a name appears twice (the value CMI signed would be ambiguous).
+    """
+    pairs = _pairs(fields)
+    received = [value for name, value in pairs if _fold(name) == "HASH"]
+    if len(received) != 1 or _has_duplicate_names(pairs):
+        return False
+    expected = compute_hash(pairs, store_key).encode("ascii")
+    # The last field of a real callback ends with a newline, and HASH may be that field.
+    return hmac.compare_digest(expected, _drop_trailing_newline(received[0]).encode("utf-8"))
+
+
+def parse_form_body(body: bytes) -> list[tuple[str, str]]:
+    """The fields of a form-encoded callback, in posted order, blank values kept (they count in the HASH).
+
+    Raises `InvalidCallback` on anything not strictly form-encoded UTF-8, and on a name posted twice in any case.
+    """
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=_MAX_FIELDS,
+        )
+    except ValueError as error:
+        raise InvalidCallback("not a strict UTF-8 form body") from error
+    if _has_duplicate_names(pairs):
+        raise InvalidCallback("a field name appears twice")
+    return pairs
+
+
+def interpret(fields: Fields) -> CmiResult:
+    """The payment result of a callback. Call only after `verify` accepted the same fields."""
+    values = {_fold(name): _drop_trailing_newline(value) for name, value in _pairs(fields)}
+
+    def field(name: str) -> str:
+        return values.get(_fold(name), "")
+
+    try:
+        amount: Money | None = Money.parse_lenient(field("amount"))
+    except InvalidAmount:
+        amount = None
+    return CmiResult(
+        oid=field("oid"),
+        approved=field("ProcReturnCode") == _PROC_ACCEPTED,
+        proc_return_code=field("ProcReturnCode"),
+        amount=amount,
+        currency=field("currency"),
+        transaction_id=field("TransId"),
+        auth_code=field("AuthCode"),
+        error_message=field("ErrMsg"),
+    )
+
+
+def payment_form(checkout: Checkout, settings: CmiSettings, endpoints: Endpoints, rnd: str) -> Redirect:
+    """The HASH-signed form that sends the payer's browser to CMI's hosted card page (method CARD only).
+
+    `rnd` is the caller's random nonce (at most 20 characters).
+    """
+    if checkout.method != "CARD":
+        raise ValueError(f"CMI's hosted page takes CARD payments, not {checkout.method}")
+    if not _PAYMENT_ID.fullmatch(checkout.payment_id):
+        raise ValueError("oid must be 1 to 64 characters of [A-Za-z0-9-]")
+    if not 0 < len(rnd) <= _MAX_RND:
+        raise ValueError("rnd must be 1 to 20 characters")
+    return_url = endpoints.return_url(checkout.payment_id)
+    fields = {
+        "clientid": settings.client_id,
+        "storetype": STORE_TYPE,
+        "TranType": TRANSACTION_TYPE,
+        "amount": str(checkout.amount),
+        "currency": CURRENCY_MAD,
+        "oid": checkout.payment_id,
+        "okUrl": return_url,
+        "failUrl": return_url,
+        "callbackUrl": endpoints.callback_url("cmi"),
+        "shopurl": endpoints.frontend_url,
+        "lang": checkout.lang,
+        "rnd": rnd,
+        "hashAlgorithm": HASH_ALGORITHM,
+        "encoding": "UTF-8",
+        "BillToName": checkout.payer_name,
+        "email": checkout.payer_email,
+        "tel": checkout.payer_phone,
+        "CallbackResponse": "true",
+    }
+    fields["HASH"] = compute_hash(fields, settings.store_key)
+    return Redirect("POST", settings.gateway_url, fields)
