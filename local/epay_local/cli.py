@@ -106,6 +106,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from epay_local.demo import DEMO_CODES, demo_lines
     from epay_local.gateway import LocalHttpApi
+    from epay_local.simulators import Simulators
     from epay_local.tables import ensure_tables, local_table_names
 
     apply_defaults(local_environment(args.host, args.port))
@@ -123,12 +124,14 @@ def serve(args: argparse.Namespace) -> int:
     if args.seed and not _load(Path(args.seed).read_bytes().splitlines(), str(args.seed)):
         return 1
     origins = [origin for origin in os.environ.get("EPAY_CORS_ORIGINS", "").split(",") if origin]
-    app = LocalHttpApi(allowed_origins=origins, static_dir=PROJECT_ROOT / "web")
+    simulators = Simulators(os.environ["EPAY_PUBLIC_API_URL"])
+    app = LocalHttpApi(allowed_origins=origins, static_dir=PROJECT_ROOT / "web", mounts={"/_sim/": simulators})
     server = make_server(args.host, args.port, app, threaded=True)
     base = f"http://{args.host}:{server.server_port}"
     print(f"E-Paiement local stack on {base}")
     print(f"  page:     {base}/")
     print(f"  API:      {base}/v1/invoices/search  (OpenAPI: {base}/v1/openapi.json)")
+    print(f"  gateways: CMI, M2T and Fatourati simulators under {base}/_sim/ (bank channel: {base}/_sim/fatourati)")
     print(f"  storage:  {store_label}")
     if args.demo:
         print("  demo subscription codes:")

@@ -43,9 +43,77 @@ def test_every_route_has_a_handler_and_handler_modules_are_unique():
     assert all(len(functions) == 1 for functions in handlers.values())
 
 
-def test_the_contract_routes_are_deployed():
-    deployed = {(route.method, route.path) for route in routes()}
-    assert {("POST", "/v1/invoices/search"), ("GET", "/v1/openapi.json")} <= deployed
+def test_the_contract_routes_are_deployed_to_the_right_function():
+    deployed = {(route.method, route.path): route.function for route in routes()}
+    assert deployed == {
+        ("POST", "/v1/invoices/search"): "ListInvoicesFunction",
+        ("GET", "/v1/openapi.json"): "ListInvoicesFunction",
+        ("POST", "/v1/payments"): "CreatePaymentFunction",
+        ("GET", "/v1/payments/{payment_id}"): "CreatePaymentFunction",
+        ("POST", "/v1/payments/{payment_id}/cancel"): "CreatePaymentFunction",
+        ("GET", "/v1/payments/{payment_id}/return"): "GatewayCallbackFunction",
+        ("POST", "/v1/payments/{payment_id}/return"): "GatewayCallbackFunction",
+        ("POST", "/v1/callbacks/cmi"): "GatewayCallbackFunction",
+        ("POST", "/v1/callbacks/m2t"): "GatewayCallbackFunction",
+        ("POST", "/v1/callbacks/fatourati/inquiry"): "GatewayCallbackFunction",
+        ("POST", "/v1/callbacks/fatourati/confirm"): "GatewayCallbackFunction",
+    }
+
+
+def _policy_text(function: str) -> str:
+    return json.dumps(RESOURCES[function]["Properties"]["Policies"])
+
+
+def test_the_callback_function_cannot_touch_rate_limits_or_idempotency_records():
+    policies = _policy_text("GatewayCallbackFunction")
+    assert "RateLimitTable" not in policies
+    assert "IdempotencyTable" not in policies
+    environment = RESOURCES["GatewayCallbackFunction"]["Properties"]["Environment"]["Variables"]
+    assert "EPAY_RATE_LIMIT_TABLE" not in environment
+
+
+def test_the_lookup_cannot_write_payments_or_read_gateway_secrets():
+    policies = _policy_text("ListInvoicesFunction")
+    for forbidden in (
+        "PutItem",
+        "TransactWrite",
+        "DeleteItem",
+        "Crud",
+        "CmiStoreKeySecret",
+        "M2tSecret",
+        "FatouratiSecret",
+    ):
+        assert forbidden not in policies
+
+
+def test_no_function_may_scan_or_delete_invoices():
+    for function in ("ListInvoicesFunction", "CreatePaymentFunction", "GatewayCallbackFunction"):
+        policies = _policy_text(function)
+        assert "dynamodb:Scan" not in policies
+        assert "Crud" not in policies
+
+
+def test_gateway_secrets_come_from_secrets_manager():
+    for secret in ("CmiStoreKeySecret", "M2tSecret", "FatouratiSecret"):
+        assert RESOURCES[secret]["Type"] == "AWS::SecretsManager::Secret"
+    for function in ("CreatePaymentFunction", "GatewayCallbackFunction"):
+        environment = RESOURCES[function]["Properties"]["Environment"]["Variables"]
+        assert environment["EPAY_CMI_STORE_KEY_ID"] == {"Ref": "CmiStoreKeySecret"}
+        assert "EPAY_CMI_STORE_KEY" not in environment
+
+
+def test_idempotency_records_expire_by_ttl():
+    assert table_definitions()["IdempotencyTable"]["_ttl_attribute"] == "expiration"
+    assert RESOURCES["IdempotencyTable"]["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+
+
+@pytest.mark.parametrize(
+    ("alarm", "metric"), [("SignatureRejectedAlarm", "SignatureRejected"), ("NeedsReviewAlarm", "NeedsReview")]
+)
+def test_alarms_watch_forged_callbacks_and_payments_needing_review(alarm, metric):
+    properties = RESOURCES[alarm]["Properties"]
+    assert properties["Namespace"] == "Epay"
+    assert properties["MetricName"] == metric
 
 
 def test_cors_is_limited_to_the_portal_origin_and_routes_are_throttled():
@@ -55,7 +123,7 @@ def test_cors_is_limited_to_the_portal_origin_and_routes_are_throttled():
     assert "ThrottlingBurstLimit" in api["DefaultRouteSettings"]
 
 
-@pytest.mark.parametrize("name", ["EpayTable", "RateLimitTable"])
+@pytest.mark.parametrize("name", ["EpayTable", "RateLimitTable", "IdempotencyTable"])
 def test_tables_are_on_demand_and_encrypted(name):
     properties = RESOURCES[name]["Properties"]
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
