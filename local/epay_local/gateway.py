@@ -201,6 +201,7 @@ class LocalHttpApi:
             "Access-Control-Allow-Methods": ",".join(self._cors.get("AllowMethods", ["GET", "POST"])),
             "Access-Control-Allow-Headers": ",".join(self._cors.get("AllowHeaders", ["Content-Type"])),
             "Access-Control-Max-Age": str(self._cors.get("MaxAge", 600)),
+            "Access-Control-Expose-Headers": ",".join(self._cors.get("ExposeHeaders", [])),
             "Vary": "Origin",
         }
 

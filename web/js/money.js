@@ -1,0 +1,36 @@
+// Money as integer centimes (BigInt): amounts are never floats, anywhere on the page.
+
+const API_AMOUNT = /^(0|[1-9][0-9]{0,11})\.([0-9]{2})$/;
+const USER_AMOUNT = /^([0-9]{1,12})(?:[.,]([0-9]{1,2}))?$/;
+
+/** "1250.50" (the contract's form) -> 125050n. Throws on anything else. */
+export function toCentimes(text) {
+  const match = API_AMOUNT.exec(String(text));
+  if (!match) throw new Error("Invalid amount");
+  return BigInt(match[1]) * 100n + BigInt(match[2]);
+}
+
+/** 125050n -> "1250.50" */
+export function toApiAmount(centimes) {
+  const digits = centimes.toString().padStart(3, "0");
+  return `${digits.slice(0, -2)}.${digits.slice(-2)}`;
+}
+
+export function sumCentimes(values) {
+  return values.reduce((total, value) => total + value, 0n);
+}
+
+/** Formats centimes with a language's separators: fmt = {group, decimal, amount: "{n} MAD"}. */
+export function formatCentimes(centimes, fmt) {
+  const [units, cents] = toApiAmount(centimes).split(".");
+  const grouped = units.replace(/\B(?=(\d{3})+(?!\d))/g, fmt.group);
+  return fmt.amount.replace("{n}", grouped + fmt.decimal + cents);
+}
+
+/** What a person types ("1 250,5", "1250.50", "1250") -> "1250.50", or null when unreadable. */
+export function parseUserAmount(text) {
+  const compact = String(text).replace(/[\s\u00a0\u202f']/g, "");
+  const match = USER_AMOUNT.exec(compact);
+  if (!match) return null;
+  return toApiAmount(BigInt(match[1]) * 100n + BigInt((match[2] || "0").padEnd(2, "0")));
+}
