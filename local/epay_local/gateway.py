@@ -220,13 +220,16 @@ class LocalHttpApi:
             path_known = path_known or route.pattern.match(request.path) is not None
         if request.method == "OPTIONS" and path_known:
             return Response(status=204, headers=self._cors_headers(request))
-        if request.method in ("GET", "HEAD") and self._static_dir is not None:
+        is_api = request.path.startswith("/v1/")
+        if request.method in ("GET", "HEAD") and self._static_dir is not None and not is_api:
             return self._static(request.path)
         error = errors.method_not_allowed() if path_known else errors.not_found()
+        allowed = sorted({route.method for route in self.routes if route.pattern.match(request.path)})
         return Response(
             json.dumps(problem_body(error), ensure_ascii=False),
             status=error.status,
             content_type=PROBLEM_CONTENT_TYPE,
+            headers={"Allow": ", ".join([*allowed, "OPTIONS"])} if path_known else {},
         )
 
     def _static(self, path: str) -> Response:

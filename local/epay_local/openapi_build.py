@@ -21,6 +21,14 @@ def _drop_framework_validation_error(operation: dict[str, Any]) -> None:
         del operation["responses"]["422"]
 
 
+def _redirects_have_no_body(operation: dict[str, Any]) -> None:
+    """Powertools gives every response a JSON body; a redirect has none, only its Location."""
+    for status, answer in operation.get("responses", {}).items():
+        if status.startswith("3"):
+            answer.pop("content", None)
+            answer["headers"] = {"Location": {"description": "Where the browser goes", "schema": {"type": "string"}}}
+
+
 def build_document() -> dict[str, Any]:
     """Merge each function's generated schema (paths and components) into one document."""
     merged: dict[str, Any] = {
@@ -43,6 +51,7 @@ def build_document() -> dict[str, Any]:
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 _drop_framework_validation_error(operation)
+                _redirects_have_no_body(operation)
             merged["paths"].setdefault(path, {}).update(operations)
         components = schema.get("components", {}).get("schemas", {})
         merged["components"]["schemas"].update(

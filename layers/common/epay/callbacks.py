@@ -322,7 +322,7 @@ class CallbackService:
         """Decide from the payment's current state and write the decision; decide again if it moved meanwhile."""
         for _attempt in range(_ATTEMPTS):
             payment = self.store.get_payment(notice.payment_id) if notice.payment_id else None
-            if payment is None:
+            if payment is None or not _addressed_to(notice, payment):
                 return None
             try:
                 return self._decide(notice, payment, now, lambda outcome: evidence(outcome, notice.payment_id))
@@ -461,3 +461,11 @@ class CallbackService:
 
 
 _M2T_ENDINGS = frozenset({"FAILED", "CANCELLED", "EXPIRED"})
+# Which payments each channel may speak for: a valid CMI signature says nothing about an M2T payment.
+_CHANNELS = {"CMI": ("CMI", "CARD"), "FATOURATI": ("CMI", "FATOURATI")}
+
+
+def _addressed_to(notice: Notice, payment: Payment) -> bool:
+    if notice.gateway == "M2T":
+        return payment.gateway.value == "M2T"
+    return (payment.gateway.value, payment.method) == _CHANNELS[notice.gateway]

@@ -127,6 +127,15 @@ def unsupported_method(gateway: str, method: str) -> DomainError:
     )
 
 
+def unsupported_method_value() -> DomainError:
+    return DomainError(
+        400,
+        "UNSUPPORTED_METHOD",
+        "Unsupported payment method",
+        "Ce moyen de paiement n'est pas proposé : CMI (CARD, FATOURATI) ou M2T (CARD, TASHILAT, DIRECT_DEBIT).",
+    )
+
+
 def invoice_not_found() -> DomainError:
     # One answer for an unknown id and another operator's invoice: ids cannot be probed across codes.
     return DomainError(

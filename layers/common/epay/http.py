@@ -110,6 +110,12 @@ def _from_validation(error: RequestValidationError) -> DomainError:
         problem = errors.invalid_subscription_code()
         problem.errors = fields
         return problem
+    if any(item.field == "cursor" for item in fields):
+        return errors.invalid_cursor()
+    if any(item.field == "method" for item in fields):
+        problem = errors.unsupported_method_value()
+        problem.errors = fields
+        return problem
     return errors.validation_error(fields)
 
 
@@ -119,9 +125,20 @@ def _undecodable_body() -> DomainError:
     )
 
 
+def strict_json(text: str) -> Any:
+    """Parse a body as JSON, refusing lone surrogate escapes (`"\\ud800"`): they are not Unicode text, cannot be
+    stored or logged as UTF-8, and RFC 8259 requires UTF-8 bodies."""
+    parsed = json.loads(text)
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise json.JSONDecodeError("lone surrogate in a string", text, 0) from error
+    return parsed
+
+
 def create_api() -> APIGatewayHttpResolver:
     """The resolver for a JSON function, with the one exception mapping every route shares."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=strict_json)
 
     @app.exception_handler(DomainError)
     def _domain(error: DomainError) -> Response[Any]:

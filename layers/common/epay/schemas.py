@@ -12,7 +12,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StrictInt,
     StrictStr,
     StringConstraints,
     model_validator,
@@ -32,10 +31,18 @@ def _iso_date(value: object) -> date:
     return date.fromisoformat(value)
 
 
-def _printable(value: str) -> str:
-    if not value.isprintable():
-        raise ValueError("caractères de contrôle interdits")
+def _whole_number(value: object) -> object:
+    """JSON Schema counts 10.0 as an integer: accept it, but never booleans or strings."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("nombre entier attendu")
     return value
+
+
+# Free text may hold any character a person types (accents, Arabic, no-break spaces) but no control character.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f]*$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,1800}\.[A-Za-z0-9_-]{1,200}$"
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
@@ -52,7 +59,7 @@ AmountText = Annotated[
     StringConstraints(pattern=Money.PATTERN),
     Field(description="Montant en MAD, deux décimales, point décimal.", examples=["1250.50"]),
 ]
-SearchText = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
+SearchText = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64, pattern=NO_CONTROL_CHARACTERS)]
 
 
 class _Input(BaseModel):
@@ -90,8 +97,15 @@ class SearchRequest(_Input):
     subscription_code: SubscriptionCode
     invoice_number: InvoiceNumber | None = None
     filters: SearchFilters | None = None
-    page_size: StrictInt = Field(default=10, ge=1, le=50)
-    cursor: Annotated[StrictStr, StringConstraints(min_length=1, max_length=2048)] | None = None
+    page_size: Annotated[int, BeforeValidator(_whole_number), Field(default=10, ge=1, le=50)]
+    cursor: (
+        Annotated[
+            StrictStr,
+            StringConstraints(pattern=CURSOR_PATTERN),
+            Field(description="The previous page's next_cursor, unchanged (opaque, signed, expiring)."),
+        ]
+        | None
+    ) = None
 
 
 class IssuerOut(BaseModel):
@@ -142,7 +156,7 @@ PHONE_PATTERN = r"^\+?[0-9][0-9 .-]{5,19}$"
 
 InvoiceId = Annotated[StrictStr, StringConstraints(pattern=INVOICE_ID_PATTERN)]
 PayerName = Annotated[
-    StrictStr, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), AfterValidator(_printable)
+    StrictStr, StringConstraints(min_length=1, max_length=100, strip_whitespace=True, pattern=NO_CONTROL_CHARACTERS)
 ]
 
 
@@ -165,12 +179,29 @@ class PaymentRequest(_Input):
     invoice_ids: Annotated[list[InvoiceId], Field(min_length=1, max_length=50), AfterValidator(_distinct)]
     gateway: Literal["CMI", "M2T"]
     method: Annotated[
-        StrictStr,
-        StringConstraints(pattern=r"^[A-Z_]{1,32}$"),
+        Literal["CARD", "FATOURATI", "TASHILAT", "DIRECT_DEBIT"],
         Field(description="CMI: CARD or FATOURATI; M2T: CARD, TASHILAT or DIRECT_DEBIT."),
     ]
     payer: PayerIn
     lang: Literal["fr", "ar", "en"] = "fr"
+
+    # The pairs a gateway offers, stated in the schema too (the service refuses others: 400 UNSUPPORTED_METHOD).
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"gateway": {"const": "CMI"}}},
+                    "then": {"properties": {"method": {"enum": ["CARD", "FATOURATI"]}}},
+                },
+                {
+                    "if": {"properties": {"gateway": {"const": "M2T"}}},
+                    "then": {"properties": {"method": {"enum": ["CARD", "TASHILAT", "DIRECT_DEBIT"]}}},
+                },
+            ]
+        },
+    )
 
 
 class RedirectOut(BaseModel):
