@@ -9,7 +9,7 @@ PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-fast lint format sam-validate sam-build openapi bench fuzz clean
+.PHONY: install browser run test test-fast test-browser lint format sam-validate sam-build openapi bench fuzz clean
 
 $(BIN)/epay: requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,19 @@ $(SAM): requirements-tools.txt
 
 install: $(BIN)/epay $(SAM) ## Python venvs with pinned dependencies, the SAM CLI, the `epay` command
 
+# The browser tests drive Debian's Chromium (never a browser that Playwright downloads); Noto has the Arabic glyphs.
+BROWSER_PACKAGES := chromium fonts-noto-core fonts-dejavu-core
+browser: ## Debian's Chromium and the fonts the page needs, installed with apt-get when missing
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BROWSER_PACKAGES))
+
 run: install ## the local stack on an embedded DynamoDB with demo data
 	$(BIN)/epay serve --demo --port $(PORT)
 
-test: install sam-validate sam-build ## every test (unit, integration, end to end, infrastructure)
+test: install browser sam-validate sam-build ## every test (unit, integration, end to end, infrastructure)
 	$(BIN)/pytest
+
+test-browser: $(BIN)/epay browser ## the real-browser tests only (Playwright driving Debian's Chromium)
+	$(BIN)/pytest tests/browser -q
 
 test-fast: $(BIN)/epay ## unit and integration tests only
 	$(BIN)/pytest tests/unit tests/integration -q
@@ -48,8 +56,14 @@ sam-validate: $(SAM)
 sam-build: $(SAM)
 	$(SAM) build --build-dir .aws-sam/build
 
+bench: $(BIN)/epay $(SAM) ## cold start, DynamoDB work per call, scale, overhead, package size: writes docs/performance.md
+	$(BIN)/python -m benchmarks.run
+
 openapi: $(BIN)/epay ## regenerate layers/common/epay/openapi.json from the routes' models
 	$(BIN)/epay openapi --write
+
+fuzz: $(BIN)/epay ## the long contract-fuzzing campaign (Schemathesis, 1000 examples per operation)
+	EPAY_FUZZ_EXAMPLES=1000 $(BIN)/pytest tests/contract -q
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

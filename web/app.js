@@ -18,6 +18,7 @@ const PHONE_RE = /^\+?[0-9][0-9 .-]{5,19}$/;
 const METHODS = { CMI: ["CARD", "FATOURATI"], M2T: ["CARD", "TASHILAT", "DIRECT_DEBIT"] };
 const FAILURES = ["FAILED", "CANCELLED", "EXPIRED", "NEEDS_REVIEW"];
 const STORE_CODE = "epay.subscriptionCode"; // sessionStorage: the "Réessayer" path after a gateway round trip
+const STORE_TRIP = "epay.gatewayPayment"; // sessionStorage: the payment whose gateway page this tab went to
 const STORE_LANG = "epay.lang";
 
 const state = {
@@ -68,6 +69,17 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const session = {
   get: () => { try { return sessionStorage.getItem(STORE_CODE) || ""; } catch { return ""; } },
   set: (code) => { try { sessionStorage.setItem(STORE_CODE, code); } catch { /* private mode: no retry shortcut */ } },
+  /** The payment id remembered when leaving for its gateway page, forgotten as it is read: read it once. */
+  takeTrip: () => {
+    try {
+      const id = sessionStorage.getItem(STORE_TRIP) || "";
+      sessionStorage.removeItem(STORE_TRIP);
+      return id;
+    } catch {
+      return "";
+    }
+  },
+  setTrip: (id) => { try { sessionStorage.setItem(STORE_TRIP, id); } catch { /* only the return by "shopurl" is lost */ } },
 };
 
 // ---------- language and formatting ----------
@@ -651,6 +663,7 @@ function submitRedirect(redirect) {
   }
   document.body.append(form);
   state.redirected = true;
+  if (PAYMENT_ID_RE.test(state.paymentId || "")) session.setTrip(state.paymentId);
   form.submit();
   return true;
 }
@@ -915,7 +928,14 @@ function init() {
     if (event.persisted && state.redirected) location.reload();
   });
 
-  const id = new URLSearchParams(location.search).get("payment");
+  let id = new URLSearchParams(location.search).get("payment");
+  const trip = session.takeTrip();
+  if (id === null && PAYMENT_ID_RE.test(trip)) {
+    // Back from a gateway page by its "return to the merchant" link (CMI's shopurl), which names no payment:
+    // show where the payment this tab went to pay stands (a declined card can then be retried at once).
+    id = trip;
+    history.replaceState(null, "", `${location.pathname}?payment=${encodeURIComponent(id)}`);
+  }
   if (id && PAYMENT_ID_RE.test(id)) {
     state.code = session.get();
     trackPayment(id, { focus: false });

@@ -6,7 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,12 +27,32 @@ def free_port() -> int:
         return port
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+class _Output:
+    """Reads a child's stdout as it comes, keeping the last lines.
+
+    The servers log a line per request: a pipe that nobody reads fills up (64 KiB) and then blocks the server.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._lines: deque[bytes] = deque(maxlen=500)
+        self._thread = threading.Thread(target=self._drain, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self._lines.append(line)
+
+    def text(self) -> str:
+        self._thread.join(timeout=5)
+        return b"".join(self._lines).decode(errors="replace")
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], output: _Output, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-            raise RuntimeError(f"process exited with {process.returncode}:\n{output}")
+            raise RuntimeError(f"process exited with {process.returncode}:\n{output.text()}")
         try:
             requests.get(url, timeout=1)
             return
@@ -42,8 +64,9 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
 @contextmanager
 def running(command: list[str], probe_url: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = _Output(process)
     try:
-        _wait_until_up(probe_url, process)
+        _wait_until_up(probe_url, process, output)
         yield process
     finally:
         process.terminate()

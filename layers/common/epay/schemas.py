@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     StrictStr,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -67,7 +68,8 @@ class _Input(BaseModel):
 
 
 class SearchFilters(_Input):
-    """The four result filters of the portal screen; any combination."""
+    """The four result filters of the portal screen; any combination. Ranges are inclusive and must not be
+    reversed (issued_from <= issued_to, min_amount <= max_amount)."""
 
     issuer: IssuerCode | None = None
     issued_from: IsoDate | None = None
@@ -94,10 +96,15 @@ class SearchFilters(_Input):
 class SearchRequest(_Input):
     """`POST /v1/invoices/search`."""
 
+    @field_validator("page_size", mode="before")
+    @classmethod
+    def _page_size_is_a_whole_number(cls, value: object) -> object:
+        return _whole_number(value)
+
     subscription_code: SubscriptionCode
     invoice_number: InvoiceNumber | None = None
     filters: SearchFilters | None = None
-    page_size: Annotated[int, BeforeValidator(_whole_number), Field(default=10, ge=1, le=50)]
+    page_size: int = Field(default=10, ge=1, le=50)
     cursor: (
         Annotated[
             StrictStr,
@@ -176,7 +183,11 @@ class PaymentRequest(_Input):
     """`POST /v1/payments`: the amount is never sent, the server computes it."""
 
     subscription_code: SubscriptionCode
-    invoice_ids: Annotated[list[InvoiceId], Field(min_length=1, max_length=50), AfterValidator(_distinct)]
+    invoice_ids: Annotated[
+        list[InvoiceId],
+        Field(min_length=1, max_length=50, json_schema_extra={"uniqueItems": True}),
+        AfterValidator(_distinct),
+    ]
     gateway: Literal["CMI", "M2T"]
     method: Annotated[
         Literal["CARD", "FATOURATI", "TASHILAT", "DIRECT_DEBIT"],
