@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 from collections.abc import Iterator
@@ -53,11 +54,18 @@ def test_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     runtime.reset()
 
 
+@functools.cache
+def _shared_session() -> boto3.Session:
+    return boto3.Session()
+
+
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
     """A moto DynamoDB with the tables of template.yaml (same keys, indexes and TTLs as deployed)."""
     serialise_moto_dynamodb()
     with mock_aws():
+        # moto clears boto3's default session on entry; reusing one keeps botocore's parsed models warm.
+        boto3.DEFAULT_SESSION = _shared_session()
         client = boto3.client("dynamodb", region_name="eu-west-3")
         ensure_tables(client, local_table_names(dict(TEST_ENVIRONMENT)))
         runtime.reset()

@@ -1,8 +1,9 @@
 """A local HTTP API: template.yaml's routes served to the real handlers as payload 2.0 events.
 
-Each function gets a small pool of "containers" (separately imported copies of its handler module), so requests
-to one function run concurrently as they would on Lambda, while each container serves one request at a time
-(the Powertools resolver keeps the current event on the app, exactly as in a Lambda container).
+Requests are served by concurrent threads, but the handlers run one at a time: Lambda never runs two requests in
+one process, and the handlers rely on it (Powertools keeps the current request on a class attribute shared by
+every resolver, and the logger's correlation keys and the metrics buffer on process-wide objects). Concurrency that
+matters for payments — two requests racing in DynamoDB — is tested with threads at the store level instead.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import importlib.util
 import itertools
 import json
 import mimetypes
-import queue
 import sys
 import threading
 import time
@@ -47,18 +47,19 @@ class LambdaContext:
         return 10_000
 
 
-class FunctionPool:
-    """Up to `size` warm copies of one function's handler module, each used by one request at a time."""
+# One invocation at a time in this process, like one Lambda container (see the module docstring).
+_INVOCATION = threading.Lock()
 
-    def __init__(self, route: Route, size: int) -> None:
+
+class LocalFunction:
+    """One function's handler, loaded once (a warm container), invoked one request at a time."""
+
+    def __init__(self, route: Route) -> None:
         self._route = route
-        self._size = size
-        self._idle: queue.LifoQueue[Callable[..., Any]] = queue.LifoQueue()
-        self._created = 0
-        self._lock = threading.Lock()
+        self._handler: Callable[..., Any] | None = None
 
     def load_module(self) -> ModuleType:
-        """A fresh copy of the function's handler module (one "container")."""
+        """A fresh copy of the function's handler module (what a cold start imports)."""
         source = self._route.code_uri / f"{self._route.module}.py"
         if str(self._route.code_uri) not in sys.path:
             sys.path.insert(0, str(self._route.code_uri))
@@ -70,25 +71,13 @@ class FunctionPool:
         spec.loader.exec_module(module)
         return module
 
-    def _load(self) -> Callable[..., Any]:
-        handler: Callable[..., Any] = getattr(self.load_module(), self._route.attribute)
-        return handler
-
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        try:
-            handler = self._idle.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                grow = self._created < self._size
-                if grow:
-                    self._created += 1
-            handler = self._load() if grow else self._idle.get()
-        try:
+        with _INVOCATION:
+            if self._handler is None:
+                self._handler = getattr(self.load_module(), self._route.attribute)
             context = LambdaContext(self._route.function, str(uuid.uuid4()))
-            result: dict[str, Any] = handler(event, context)
+            result: dict[str, Any] = self._handler(event, context)
             return result
-        finally:
-            self._idle.put(handler)
 
 
 def _header_map(request: Request) -> dict[str, str]:
@@ -183,10 +172,9 @@ class LocalHttpApi:
         allowed_origins: Iterable[str] = (),
         static_dir: Path | None = None,
         mounts: dict[str, Callable[[Request], Response]] | None = None,
-        pool_size: int = 4,
     ) -> None:
         self.routes = routes()
-        self._pools = {route.function: FunctionPool(route, pool_size) for route in self.routes}
+        self._functions = {route.function: LocalFunction(route) for route in self.routes}
         self._cors = cors_configuration()
         self._origins = set(allowed_origins)
         self._static_dir = static_dir
@@ -213,7 +201,7 @@ class LocalHttpApi:
         for route in self.routes:
             params = route.match(request.method, request.path)
             if params is not None:
-                result = self._pools[route.function].invoke(build_event(request, route, params))
+                result = self._functions[route.function].invoke(build_event(request, route, params))
                 response = to_response(result)
                 response.headers.update(self._cors_headers(request))
                 return response

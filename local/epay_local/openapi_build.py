@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from epay_local.gateway import FunctionPool
+from epay_local.gateway import LocalFunction
 from epay_local.template import PROJECT_ROOT, routes
 
 DOCUMENT_PATH = PROJECT_ROOT / "layers" / "common" / "epay" / "openapi.json"
@@ -46,7 +46,7 @@ def build_document() -> dict[str, Any]:
         if route.function in seen:
             continue
         seen.add(route.function)
-        module_app = FunctionPool(route, 1).load_module().app
+        module_app = LocalFunction(route).load_module().app
         schema = json.loads(module_app.get_openapi_json_schema())
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():

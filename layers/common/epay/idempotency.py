@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from epay import errors
+from epay.observability import logger
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 
@@ -34,13 +35,25 @@ class IdempotentCall:
     run: Callable[..., dict[str, Any]]
 
     def __call__(self, key: str, payload: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        computed: list[dict[str, Any]] = []
+
+        def compute_once() -> dict[str, Any]:
+            computed.append(compute())
+            return computed[-1]
+
         try:
-            return self.run(command={"key": key, "payload": payload}, compute=compute)
+            return self.run(command={"key": key, "payload": payload}, compute=compute_once)
         except IdempotencyValidationError as error:
             raise errors.idempotency_key_reused() from error
         except IdempotencyAlreadyInProgressError as error:
             raise errors.request_in_progress() from error
         except IdempotencyPersistenceLayerError as error:
+            if computed:
+                # The payment exists; only recording the answer failed. Saying 503 would hide a payment that
+                # holds the invoices: answer it. A retry with the same key meets the in-progress record until
+                # it lapses, then INVOICE_NOT_PAYABLE (the invoices are held by this payment), never a duplicate.
+                logger.warning("idempotency record not completed; answering the created payment")
+                return computed[-1]
             raise errors.service_unavailable() from error
 
 
