@@ -26,7 +26,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # The page's own API calls are many per test; the rate limits are tested elsewhere (and faked here with page.route).
-SERVER_ENV = {"EPAY_LOOKUP_LIMIT_PER_MINUTE": "100000", "EPAY_PAYMENT_LIMIT_PER_MINUTE": "100000"}
+SERVER_ENV = {
+    "EPAY_LOOKUP_LIMIT_PER_MINUTE": "100000",
+    "EPAY_LOOKUP_MISSES_PER_HOUR": "100000",
+    "EPAY_PAYMENT_LIMIT_PER_MINUTE": "100000",
+}
 
 expect.set_options(timeout=15_000)
 

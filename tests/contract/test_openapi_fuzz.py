@@ -67,7 +67,12 @@ def schema_valid_requests_are_accepted(ctx: object, response: Response, case: Ca
 @pytest.fixture(scope="module")
 def api_schema():
     # Generous limits: the fuzzer sends hundreds of requests from one address within a minute.
-    with epay_serve("--demo", EPAY_LOOKUP_LIMIT_PER_MINUTE="100000", EPAY_PAYMENT_LIMIT_PER_MINUTE="100000") as base:
+    limits = {
+        "EPAY_LOOKUP_LIMIT_PER_MINUTE": "100000",
+        "EPAY_LOOKUP_MISSES_PER_HOUR": "100000",
+        "EPAY_PAYMENT_LIMIT_PER_MINUTE": "100000",
+    }
+    with epay_serve("--demo", **limits) as base:
         schema = schemathesis.openapi.from_url(f"{base}/v1/openapi.json")
         schema.config.base_url = base
         yield schema

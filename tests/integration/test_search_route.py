@@ -205,6 +205,22 @@ def test_the_limit_per_address_answers_429_with_retry_after(loaded, monkeypatch)
     assert search({"subscription_code": "AB12"}, source_ip="198.51.100.8")["statusCode"] == 200
 
 
+def test_an_address_that_keeps_finding_nothing_is_refused_every_lookup_until_the_hour_ends(loaded, monkeypatch):
+    monkeypatch.setenv("EPAY_LOOKUP_MISSES_PER_HOUR", "3")
+    from epay import runtime
+
+    runtime.reset()
+    loaded(an_invoice("AB12"), an_invoice("NUL0", status=InvoiceStatus.PAID))
+    misses = [search({"subscription_code": code}, source_ip="198.51.100.9") for code in ("ZZ91", "NUL0", "ZZ93")]
+    assert [miss["statusCode"] for miss in misses] == [200, 200, 200]
+    # Past the budget even a code with unpaid invoices is refused: the refusal says nothing about codes.
+    refused = search({"subscription_code": "AB12"}, source_ip="198.51.100.9")
+    assert refused["statusCode"] == 429
+    assert response_json(refused)["code"] == "RATE_LIMITED"
+    assert 1 <= int(refused["headers"]["Retry-After"]) <= 3600
+    assert search({"subscription_code": "AB12"}, source_ip="198.51.100.10")["statusCode"] == 200
+
+
 def test_an_unknown_route_is_a_problem(dynamodb):
     event = http_event("GET", "/v1/nothing-here")
     response = handler.lambda_handler(event, FakeLambdaContext())

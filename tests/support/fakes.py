@@ -36,8 +36,13 @@ class InMemoryInvoices:
 
 @dataclass
 class CountingHits:
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def count_hit(self, counter: str, window_end: int) -> int:
-        self.counts[counter] = self.counts.get(counter, 0) + 1
-        return self.counts[counter]
+    def count_hit(self, counter: str, field: str, expires_at: int) -> dict[str, int]:
+        fields = self.counts.setdefault(counter, {})
+        fields[field] = fields.get(field, 0) + 1
+        return dict(fields)
+
+    def count_miss(self, counter: str, expires_at: int) -> None:
+        fields = self.counts.setdefault(counter, {})
+        fields["misses"] = fields.get("misses", 0) + 1

@@ -1,4 +1,5 @@
-"""The lookup rate limit: N requests per client address per minute, then 429 with Retry-After."""
+"""Request limits per client address: N a minute, then 429 with Retry-After; and, for lookups, a budget of
+searches that find nothing per hour, past which every lookup from that address waits for the next hour."""
 
 import pytest
 
@@ -6,43 +7,64 @@ from epay.errors import DomainError
 from epay.ratelimit import RateLimiter
 from tests.support.fakes import CountingHits
 
-MINUTE_START = 1_795_000_020  # a multiple of 60
+HOUR_START = 1_795_773_600  # a multiple of 3600
 
 
-def limiter(limit=3, counter=None):
-    return RateLimiter(counter or CountingHits(), "lookup", limit, b"key")
+def limiter(limit=3, counter=None, miss_limit=None):
+    return RateLimiter(counter or CountingHits(), "lookup", limit, b"key", miss_limit=miss_limit)
+
+
+def refusal(gate, subject, now):
+    with pytest.raises(DomainError) as refused:
+        gate.check(subject, now)
+    assert refused.value.status == 429
+    assert refused.value.code == "RATE_LIMITED"
+    return int(refused.value.headers["Retry-After"])
 
 
 def test_requests_up_to_the_limit_pass():
     gate = limiter()
     for _ in range(3):
-        gate.check("192.0.2.1", MINUTE_START)
+        gate.check("192.0.2.1", HOUR_START)
 
 
-def test_the_next_request_gets_429_with_seconds_until_the_window_ends():
+def test_the_next_request_gets_429_with_seconds_until_the_minute_ends():
     gate = limiter()
     for _ in range(3):
-        gate.check("192.0.2.1", MINUTE_START + 15)
-    with pytest.raises(DomainError) as refused:
-        gate.check("192.0.2.1", MINUTE_START + 15)
-    assert refused.value.status == 429
-    assert refused.value.code == "RATE_LIMITED"
-    assert refused.value.headers["Retry-After"] == "45"
+        gate.check("192.0.2.1", HOUR_START + 15)
+    assert refusal(gate, "192.0.2.1", HOUR_START + 15) == 45
 
 
 def test_addresses_are_counted_separately():
     gate = limiter(limit=1)
-    gate.check("192.0.2.1", MINUTE_START)
-    gate.check("192.0.2.2", MINUTE_START)
+    gate.check("192.0.2.1", HOUR_START)
+    gate.check("192.0.2.2", HOUR_START)
 
 
 def test_a_new_minute_starts_a_new_count():
     gate = limiter(limit=1)
-    gate.check("192.0.2.1", MINUTE_START)
-    gate.check("192.0.2.1", MINUTE_START + 60)
+    gate.check("192.0.2.1", HOUR_START)
+    gate.check("192.0.2.1", HOUR_START + 60)
 
 
 def test_counters_never_contain_the_address():
     counter = CountingHits()
-    limiter(counter=counter).check("192.0.2.1", MINUTE_START)
+    limiter(counter=counter).check("192.0.2.1", HOUR_START)
     assert all("192.0.2.1" not in name for name in counter.counts)
+
+
+def test_past_the_miss_budget_every_lookup_from_the_address_waits_for_the_next_hour():
+    gate = limiter(limit=100, miss_limit=2)
+    for _ in range(2):
+        gate.check("192.0.2.1", HOUR_START)
+        gate.record_miss("192.0.2.1", HOUR_START)
+    assert refusal(gate, "192.0.2.1", HOUR_START + 600) == 3000
+    gate.check("192.0.2.2", HOUR_START + 600)
+    gate.check("192.0.2.1", HOUR_START + 3600)
+
+
+def test_misses_are_not_counted_when_no_budget_is_set():
+    counter = CountingHits()
+    gate = limiter(counter=counter)
+    gate.record_miss("192.0.2.1", HOUR_START)
+    assert counter.counts == {}

@@ -65,6 +65,8 @@ class InvoiceLookup:
             except InvalidCursor as error:
                 raise errors.invalid_cursor() from error
         page = find_unpaid(self.reader, criteria, after, request.page_size)
+        if not page.invoices and after is None:
+            self.limiter.record_miss(client_address, now)
         logger.info(
             "invoices listed",
             extra={

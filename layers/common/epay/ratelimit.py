@@ -1,4 +1,11 @@
-"""Fixed-window request limits, counted in DynamoDB so every Lambda container sees the same count."""
+"""Request limits per client address, counted in DynamoDB so every Lambda container sees the same counts.
+
+Two budgets share one counter item per address and hour (one `UpdateItem` per request reads both):
+- requests per minute (`EPAY_LOOKUP_LIMIT_PER_MINUTE`, `EPAY_PAYMENT_LIMIT_PER_MINUTE`);
+- for lookups, searches that found nothing per hour (`EPAY_LOOKUP_MISSES_PER_HOUR`). A payer mistypes a code a few
+  times; an enumeration of the 1.7 M possible codes misses almost every time. Once an address is over its miss
+  budget, *every* lookup from it is refused until the hour ends, so the refusal says nothing about any code.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +16,46 @@ from typing import Protocol
 
 from epay.errors import rate_limited
 
-WINDOW_SECONDS = 60
+MINUTE = 60
+HOUR = 3600
+MISSES = "misses"
 
 
 class HitCounter(Protocol):
-    def count_hit(self, counter: str, window_end: int) -> int:  # pragma: no cover - protocol
-        ...
+    def count_hit(self, counter: str, field: str, expires_at: int) -> dict[str, int]:  # pragma: no cover
+        """Add one to `field` of `counter`; return all of the counter's fields after the change."""
+
+    def count_miss(self, counter: str, expires_at: int) -> None:  # pragma: no cover
+        """Add one to the counter's misses."""
 
 
 @dataclass(frozen=True)
 class RateLimiter:
-    """Allows `limit` requests per subject (a client address) per minute; the next one gets `429`."""
+    """`limit` requests per subject (a client address) per minute, and optionally `miss_limit` misses per hour."""
 
     counter: HitCounter
     scope: str
     limit: int
     key: bytes
+    miss_limit: int | None = None
 
-    def check(self, subject: str, now: int) -> None:
-        """Count this request; raise `RATE_LIMITED` with the seconds until the window ends if over the limit."""
-        window = now // WINDOW_SECONDS
-        window_end = (window + 1) * WINDOW_SECONDS
+    def _counter(self, subject: str, now: int) -> str:
         # Addresses are personal data: counters are keyed by a keyed digest, never the address itself.
         tag = hmac.new(self.key, f"{self.scope}|{subject}".encode(), hashlib.sha256).hexdigest()[:32]
-        hits = self.counter.count_hit(f"{self.scope}#{tag}#{window}", window_end)
-        if hits > self.limit:
-            raise rate_limited(max(1, window_end - now))
+        return f"{self.scope}#{tag}#{now // HOUR}"
+
+    def check(self, subject: str, now: int) -> None:
+        """Count this request; `RATE_LIMITED` (with the seconds to wait) when a budget is spent."""
+        hour_end = (now // HOUR + 1) * HOUR
+        minute_field = f"m{now % HOUR // MINUTE}"
+        counts = self.counter.count_hit(self._counter(subject, now), minute_field, hour_end + MINUTE)
+        if self.miss_limit is not None and counts.get(MISSES, 0) >= self.miss_limit:
+            raise rate_limited(max(1, hour_end - now))
+        if counts.get(minute_field, 0) > self.limit:
+            raise rate_limited(max(1, MINUTE - now % MINUTE))
+
+    def record_miss(self, subject: str, now: int) -> None:
+        """Count a search that found nothing (an unknown code and a code with nothing unpaid alike)."""
+        if self.miss_limit is not None:
+            hour_end = (now // HOUR + 1) * HOUR
+            self.counter.count_miss(self._counter(subject, now), hour_end + MINUTE)

@@ -37,7 +37,9 @@ def invoice_lookup() -> InvoiceLookup:
     return InvoiceLookup(
         reader=store(),
         cursors=CursorCodec(cursor_key(), config.cursor_ttl_seconds),
-        limiter=RateLimiter(store(), "lookup", config.lookup_limit_per_minute, cursor_key()),
+        limiter=RateLimiter(
+            store(), "lookup", config.lookup_limit_per_minute, cursor_key(), miss_limit=config.lookup_misses_per_hour
+        ),
     )
 
 

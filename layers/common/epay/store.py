@@ -666,18 +666,30 @@ class Store:
 
     # -- rate limits ----------------------------------------------------------------------------------------
 
-    def count_hit(self, counter: str, window_end: int) -> int:
-        """Add one hit to a counter that lives until `window_end` (+ slack for TTL); return the new count."""
+    def count_hit(self, counter: str, field: str, expires_at: int) -> dict[str, int]:
+        """Add one to `field` of a counter item that expires by TTL; return every count it holds."""
         with _translated_failures():
             response = self.client.update_item(
                 TableName=self.rate_limit_table,
                 Key={"pk": _s(counter)},
-                UpdateExpression="ADD #hits :one SET #exp = if_not_exists(#exp, :exp)",
-                ExpressionAttributeNames={"#hits": "hits", "#exp": "expires_at"},
-                ExpressionAttributeValues={":one": _n(1), ":exp": _n(window_end + 60)},
-                ReturnValues="UPDATED_NEW",
+                UpdateExpression="ADD #field :one SET #exp = if_not_exists(#exp, :exp)",
+                ExpressionAttributeNames={"#field": field, "#exp": "expires_at"},
+                ExpressionAttributeValues={":one": _n(1), ":exp": _n(expires_at)},
+                ReturnValues="ALL_NEW",
             )
-        return int(response["Attributes"]["hits"]["N"])
+        attributes = response.get("Attributes", {})
+        return {name: int(value["N"]) for name, value in attributes.items() if name != "pk" and "N" in value}
+
+    def count_miss(self, counter: str, expires_at: int) -> None:
+        """Add one to a counter item's `misses`."""
+        with _translated_failures():
+            self.client.update_item(
+                TableName=self.rate_limit_table,
+                Key={"pk": _s(counter)},
+                UpdateExpression="ADD misses :one SET #exp = if_not_exists(#exp, :exp)",
+                ExpressionAttributeNames={"#exp": "expires_at"},
+                ExpressionAttributeValues={":one": _n(1), ":exp": _n(expires_at)},
+            )
 
 
 def client_factory(endpoint_url: str | None) -> Callable[[], Any]:
