@@ -10,11 +10,14 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto import mock_aws
 
 from epay import runtime
+from epay_local.demo import DEMO_CODES
 from epay_local.moto_isolation import serialise_moto_dynamodb
 from epay_local.tables import ensure_tables, local_table_names
+from tests.support.leaks import LOG_DIR, SERVE_SECRETS, LeakWatch, log_records
 
 TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -102,3 +105,75 @@ def logs() -> Iterator[CapturedLogs]:
         yield captured
     finally:
         logger.removeHandler(capture)
+
+
+# -- campaign 5: no secret, card number or subscription code in any log line of the whole session ---------------
+
+LEAKS = LeakWatch(
+    secrets={
+        *(value for name, value in TEST_ENVIRONMENT.items() if "SECRET" in name or "STORE_KEY" in name),
+        *SERVE_SECRETS.values(),
+    },
+)
+_SESSION_LOG = io.StringIO()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_log_line_is_scanned() -> Iterator[None]:
+    """Capture what the functions log in-process, and remember every subscription code the tests send."""
+    from epay import lookup, payment_service
+
+    for code in DEMO_CODES:
+        LEAKS.watch_code(code)
+    logger = logging.getLogger("epay")
+    capture = logging.StreamHandler(_SESSION_LOG)
+    capture.setFormatter(logger.handlers[0].formatter)
+    logger.addHandler(capture)
+    original_criteria = lookup.criteria_from
+    original_create = payment_service.PaymentService.create
+
+    def criteria_from(request: Any) -> Any:
+        LEAKS.watch_code(request.subscription_code)
+        return original_criteria(request)
+
+    def create(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        LEAKS.watch_code(request.subscription_code)
+        return original_create(self, request, *args, **kwargs)
+
+    original_request = requests.sessions.Session.request
+
+    def request(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        # Codes sent over HTTP to the `epay serve` processes of the end-to-end tests.
+        body = kwargs.get("json")
+        if isinstance(body, dict) and isinstance(body.get("subscription_code"), str):
+            LEAKS.watch_code(body["subscription_code"])
+        return original_request(self, method, url, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(requests.sessions.Session, "request", request)
+        patch.setattr(lookup, "criteria_from", criteria_from)
+        patch.setattr(payment_service.PaymentService, "create", create)
+        yield
+    logger.removeHandler(capture)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    for stale in LOG_DIR.glob("process-*.log"):
+        stale.unlink()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    lines = _SESSION_LOG.getvalue().splitlines()
+    for log in sorted(LOG_DIR.glob("process-*.log")):
+        lines += log_records(log.read_text(encoding="utf-8", errors="replace"))
+    findings = LEAKS.findings(lines)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"log scan: {len(lines)} log lines, {len(LEAKS.secrets)} secrets, {len(LEAKS.codes)} subscription codes "
+            f"watched: {len(findings)} leak(s)"
+        )
+        for finding in findings[:20]:
+            reporter.write_line(f"  LEAK {finding}", red=True)
+    if findings:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

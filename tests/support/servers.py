@@ -15,6 +15,8 @@ from pathlib import Path
 
 import requests
 
+from tests.support.leaks import LOG_DIR, SERVE_SECRETS
+
 ROOT = Path(__file__).resolve().parents[2]
 EPAY = Path(sys.executable).with_name("epay")
 MOTO = Path(sys.executable).with_name("moto_server")
@@ -35,6 +37,9 @@ class _Output:
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self._lines: deque[bytes] = deque(maxlen=500)
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        # Every line is also kept for the session's secret scan (tests/support/leaks.py).
+        self._log = (LOG_DIR / f"process-{process.pid}.log").open("ab")
         self._thread = threading.Thread(target=self._drain, args=(process,), daemon=True)
         self._thread.start()
 
@@ -42,6 +47,8 @@ class _Output:
         assert process.stdout is not None
         for line in process.stdout:
             self._lines.append(line)
+            self._log.write(line)
+        self._log.close()
 
     def text(self) -> str:
         self._thread.join(timeout=5)
@@ -90,7 +97,7 @@ def epay_serve(*arguments: str, **environment: str) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(EPAY), "serve", "--port", str(port), *arguments]
-    with running(command, f"{base}/v1/openapi.json", clean_environment(**environment)):
+    with running(command, f"{base}/v1/openapi.json", clean_environment(**{**SERVE_SECRETS, **environment})):
         yield base
 
 
