@@ -9,7 +9,7 @@ PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser run test test-fast test-browser lint format sam-validate sam-build openapi bench fuzz clean
+.PHONY: install browser run test test-fast test-browser lint format sam-validate sam-build openapi bench fuzz load clean
 
 $(BIN)/epay: requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ openapi: $(BIN)/epay ## regenerate layers/common/epay/openapi.json from the rout
 
 fuzz: $(BIN)/epay ## the long contract-fuzzing campaign (Schemathesis, 1000 examples per operation)
 	EPAY_FUZZ_EXAMPLES=1000 $(BIN)/pytest tests/contract -q
+
+load: $(BIN)/epay ## a 60 s Locust load run against the local stack (figures in docs/reliability.md)
+	$(BIN)/python -m tests.load.run --seconds 60 --users 20
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -99,6 +99,22 @@ def _load(lines: list[bytes], label: str) -> bool:
     return True
 
 
+def _settings_are_valid() -> bool:
+    """Refuse to start on a bad setting, naming the variable (not its value: it may be a secret)."""
+    from pydantic import ValidationError
+
+    from epay.config import Settings
+
+    try:
+        Settings.from_environment()
+    except ValidationError as error:
+        for problem in error.errors(include_input=False, include_url=False):
+            name = "EPAY_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"{name}: {problem['msg']}", file=sys.stderr)
+        return False
+    return True
+
+
 def serve(args: argparse.Namespace) -> int:
     import logging
 
@@ -110,6 +126,8 @@ def serve(args: argparse.Namespace) -> int:
     from epay_local.tables import ensure_tables, local_table_names
 
     apply_defaults(local_environment(args.host, args.port))
+    if not _settings_are_valid():
+        return 2
     # The embedded DynamoDB and this server both log through werkzeug; one line per request is the gateway's.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     embedded = None

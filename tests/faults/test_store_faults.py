@@ -271,6 +271,7 @@ def test_a_store_failure_at_any_call_is_answered_cleanly_and_the_retry_succeeds_
     after_success = snapshot(dynamodb)
     if calls == 0:
         pytest.skip("this request makes no call that can fail this way")
+    print(f"fault campaign: {calls} injection point(s)")
     for fail_at in range(calls):
         restore(dynamodb, before)
         counter.calls, counter.fail_at, counter.injected = 0, fail_at, ""
