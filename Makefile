@@ -53,8 +53,11 @@ format: $(BIN)/epay
 sam-validate: $(SAM)
 	$(SAM) validate --lint
 
+# The layer ships compiled bytecode: without it every cold start compiles pydantic, Powertools and epay (about
+# 0.35 s of CPU, docs/performance.md). unchecked-hash: a zip's timestamps never match the sources'.
 sam-build: $(SAM)
 	$(SAM) build --build-dir .aws-sam/build
+	$(PYTHON) -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build/CommonLayer/python
 
 bench: $(BIN)/epay $(SAM) ## cold start, DynamoDB work per call, scale, overhead, package size: writes docs/performance.md
 	$(BIN)/python -m benchmarks.run

@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from epay import clock, runtime
-from epay.http import client_address, create_api, ok, problem_responses, resolve
+from epay.http import client_address, create_api, json_response, ok, problem_responses, resolve
 from epay.observability import logger, metrics
 from epay.schemas import PaymentCreated, PaymentRequest, PaymentView
 
@@ -21,14 +21,17 @@ app = create_api()
     "/v1/payments",
     summary="Start a payment: hold the invoices, get the gateway redirect or reference",
     tags=["payments"],
-    responses={201: {"description": "Payment started"}, **problem_responses(400, 404, 409, 413, 415, 422, 429, 503)},
+    responses={
+        201: json_response("Payment started", PaymentCreated),
+        **problem_responses(400, 404, 409, 413, 415, 422, 429, 503),
+    },
 )
 def start_payment(
     request: Annotated[PaymentRequest, Body()],
     idempotency_key: Annotated[
         str | None, Header(alias="idempotency-key", min_length=1, max_length=255, description="1..255 characters")
     ] = None,
-) -> Response[PaymentCreated]:
+) -> Response[Any]:
     address, now = client_address(app.current_event), clock.now()
 
     def start() -> dict[str, Any]:
@@ -44,9 +47,9 @@ def start_payment(
     "/v1/payments/<payment_id>",
     summary="Read a payment's status",
     tags=["payments"],
-    responses={200: {"description": "The payment"}, **problem_responses(404, 503)},
+    responses={200: json_response("The payment", PaymentView), **problem_responses(404, 503)},
 )
-def read_payment(payment_id: str) -> Response[PaymentView]:
+def read_payment(payment_id: str) -> Response[Any]:
     return ok(runtime.payment_service().view(payment_id, clock.now()))
 
 
@@ -54,9 +57,9 @@ def read_payment(payment_id: str) -> Response[PaymentView]:
     "/v1/payments/<payment_id>/cancel",
     summary="Cancel a live payment and release its invoices",
     tags=["payments"],
-    responses={200: {"description": "The cancelled payment"}, **problem_responses(404, 409, 503)},
+    responses={200: json_response("The cancelled payment", PaymentView), **problem_responses(404, 409, 503)},
 )
-def cancel_payment(payment_id: str) -> Response[PaymentView]:
+def cancel_payment(payment_id: str) -> Response[Any]:
     return ok(runtime.payment_service().cancel(payment_id, clock.now()))
 
 

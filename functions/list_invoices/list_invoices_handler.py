@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from epay import clock, openapi, runtime
-from epay.http import client_address, create_api, ok, problem_responses, resolve
+from epay.http import client_address, create_api, json_response, ok, problem_responses, resolve
 from epay.observability import logger
 from epay.schemas import SearchRequest, SearchResponse
 
@@ -22,18 +22,17 @@ app = create_api()
     summary="Look up a subscription's unpaid invoices",
     tags=["invoices"],
     responses={
-        200: {"description": "One page of unpaid invoices"},
+        200: json_response("One page of unpaid invoices", SearchResponse),
         **problem_responses(400, 413, 415, 429, 500, 503),
     },
 )
-def search_invoices(request: Annotated[SearchRequest, Body()]) -> Response[SearchResponse]:
-    page = runtime.invoice_lookup().search(request, client_address(app.current_event), clock.now())
-    return ok(page)
+def search_invoices(request: Annotated[SearchRequest, Body()]) -> Response[Any]:
+    return ok(runtime.invoice_lookup().search(request, client_address(app.current_event), clock.now()))
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[Any]:
-    return Response(status_code=200, content_type="application/json", body=openapi.document())
+    return Response(status_code=200, content_type="application/json", body=openapi.document_text())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

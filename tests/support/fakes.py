@@ -38,11 +38,8 @@ class InMemoryInvoices:
 class CountingHits:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def count_hit(self, counter: str, field: str, expires_at: int) -> dict[str, int]:
-        fields = self.counts.setdefault(counter, {})
-        fields[field] = fields.get(field, 0) + 1
-        return dict(fields)
-
-    def count_miss(self, counter: str, expires_at: int) -> None:
-        fields = self.counts.setdefault(counter, {})
-        fields["misses"] = fields.get("misses", 0) + 1
+    def count_hit(self, counter: str, fields: list[str], expires_at: int) -> dict[str, int]:
+        counts = self.counts.setdefault(counter, {})
+        for name in fields:
+            counts[name] = counts.get(name, 0) + 1
+        return dict(counts)

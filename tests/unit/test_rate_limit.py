@@ -56,15 +56,28 @@ def test_counters_never_contain_the_address():
 def test_past_the_miss_budget_every_lookup_from_the_address_waits_for_the_next_hour():
     gate = limiter(limit=100, miss_limit=2)
     for _ in range(2):
-        gate.check("192.0.2.1", HOUR_START)
-        gate.record_miss("192.0.2.1", HOUR_START)
+        gate.check("192.0.2.1", HOUR_START, missed=True)
     assert refusal(gate, "192.0.2.1", HOUR_START + 600) == 3000
+    with_miss = refusal_on_miss(gate, "192.0.2.1", HOUR_START + 600)
+    assert with_miss == 3000
     gate.check("192.0.2.2", HOUR_START + 600)
     gate.check("192.0.2.1", HOUR_START + 3600)
+
+
+def refusal_on_miss(gate, subject, now):
+    with pytest.raises(DomainError) as refused:
+        gate.check(subject, now, missed=True)
+    return int(refused.value.headers["Retry-After"])
+
+
+def test_the_lookup_that_spends_the_budget_is_still_served_like_any_other():
+    gate = limiter(limit=100, miss_limit=2)
+    gate.check("192.0.2.1", HOUR_START, missed=True)
+    gate.check("192.0.2.1", HOUR_START, missed=True)
 
 
 def test_misses_are_not_counted_when_no_budget_is_set():
     counter = CountingHits()
     gate = limiter(counter=counter)
-    gate.record_miss("192.0.2.1", HOUR_START)
-    assert counter.counts == {}
+    gate.check("192.0.2.1", HOUR_START, missed=True)
+    assert all("misses" not in fields for fields in counter.counts.values())

@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -32,7 +33,6 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 MAX_JSON_BODY_BYTES = 16 * 1024
 MAX_CALLBACK_BODY_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
-Model = TypeVar("Model", bound=BaseModel)
 
 _FRENCH_MESSAGES = {
     "missing": "champ obligatoire",
@@ -79,9 +79,20 @@ def problem_response(error: DomainError) -> Response[Any]:
     )
 
 
-def ok(model: Model, status: int = 200) -> Response[Model]:
-    """A JSON answer that carries invoice or payment data: never cached."""
-    return Response(status_code=status, content_type="application/json", body=model, headers=dict(NO_STORE))
+def ok(model: BaseModel, status: int = 200) -> Response[Any]:
+    """A JSON answer that carries invoice or payment data: never cached.
+
+    Encoded once by pydantic: the resolver neither validates our own model again nor walks it to encode it. The
+    route documents the model with `json_response` so the OpenAPI document still describes the body.
+    """
+    return Response(
+        status_code=status, content_type="application/json", body=model.model_dump_json(), headers=dict(NO_STORE)
+    )
+
+
+def json_response(description: str, model: type[BaseModel]) -> OpenAPIResponse:
+    """An OpenAPI `responses` entry for a JSON body of `model`."""
+    return {"description": description, "content": {"application/json": {"model": model}}}
 
 
 def _field_errors(raw_errors: Sequence[Any]) -> list[FieldError]:
@@ -260,7 +271,7 @@ _PROBLEM_DESCRIPTIONS = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int, Any]:
+def problem_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI `responses` entries for the problem+json answers a route can give."""
     return {
         status: {

@@ -185,6 +185,10 @@ class Page:
     last: Position | None  # set when more matching invoices follow the page
 
 
+def _order(invoice: Invoice) -> tuple[str, str]:
+    return invoice.position, invoice.invoice_id
+
+
 def find_unpaid(reader: UnpaidInvoiceReader, criteria: SearchCriteria, after: Position | None, size: int) -> Page:
     """One page of matching unpaid invoices, in contract order, starting after `after`.
 
@@ -192,6 +196,15 @@ def find_unpaid(reader: UnpaidInvoiceReader, criteria: SearchCriteria, after: Po
     empty page), or the data ends. Without filters, one read of `size + 1` items does it.
     """
     wanted = size + 1
+    if criteria.invoice_number is not None:
+        # One read of the number index holds every match (a handful): order and page them here.
+        matches = sorted(reader.read_unpaid(criteria, None, FILTERED_READ_SIZE).invoices, key=_order)
+        if after is not None:
+            matches = [invoice for invoice in matches if _order(invoice) > (after.list_key, after.invoice_id)]
+        if len(matches) > size:
+            last = matches[size - 1]
+            return Page(matches[:size], Position(last.position, last.invoice_id))
+        return Page(matches, None)
     found: list[Invoice] = []
     cursor = after
     while len(found) < wanted:

@@ -55,7 +55,6 @@ class InvoiceLookup:
     limiter: RateLimiter
 
     def search(self, request: SearchRequest, client_address: str, now: int) -> SearchResponse:
-        self.limiter.check(client_address, now)
         criteria = criteria_from(request)
         binding = criteria.binding()
         after = None
@@ -65,8 +64,8 @@ class InvoiceLookup:
             except InvalidCursor as error:
                 raise errors.invalid_cursor() from error
         page = find_unpaid(self.reader, criteria, after, request.page_size)
-        if not page.invoices and after is None:
-            self.limiter.record_miss(client_address, now)
+        # Counted after the read so that one UpdateItem records the request and whether it found nothing.
+        self.limiter.check(client_address, now, missed=not page.invoices and after is None)
         logger.info(
             "invoices listed",
             extra={

@@ -18,3 +18,9 @@ def document() -> dict[str, Any]:
     text = resources.files("epay").joinpath("openapi.json").read_text(encoding="utf-8")
     parsed: dict[str, Any] = json.loads(text)
     return parsed
+
+
+@cache
+def document_text() -> str:
+    """The document as served: encoded once per container, not once per request."""
+    return json.dumps(document(), separators=(",", ":"))

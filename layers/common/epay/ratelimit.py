@@ -1,6 +1,6 @@
 """Request limits per client address, counted in DynamoDB so every Lambda container sees the same counts.
 
-Two budgets share one counter item per address and hour (one `UpdateItem` per request reads both):
+Two budgets share one counter item per address and hour (one `UpdateItem` per request counts and reads both):
 - requests per minute (`EPAY_LOOKUP_LIMIT_PER_MINUTE`, `EPAY_PAYMENT_LIMIT_PER_MINUTE`);
 - for lookups, searches that found nothing per hour (`EPAY_LOOKUP_MISSES_PER_HOUR`). A payer mistypes a code a few
   times; an enumeration of the 1.7 M possible codes misses almost every time. Once an address is over its miss
@@ -22,11 +22,8 @@ MISSES = "misses"
 
 
 class HitCounter(Protocol):
-    def count_hit(self, counter: str, field: str, expires_at: int) -> dict[str, int]:  # pragma: no cover
-        """Add one to `field` of `counter`; return all of the counter's fields after the change."""
-
-    def count_miss(self, counter: str, expires_at: int) -> None:  # pragma: no cover
-        """Add one to the counter's misses."""
+    def count_hit(self, counter: str, fields: list[str], expires_at: int) -> dict[str, int]:  # pragma: no cover
+        """Add one to each of `fields` of `counter`; return all of the counter's fields after the change."""
 
 
 @dataclass(frozen=True)
@@ -44,18 +41,20 @@ class RateLimiter:
         tag = hmac.new(self.key, f"{self.scope}|{subject}".encode(), hashlib.sha256).hexdigest()[:32]
         return f"{self.scope}#{tag}#{now // HOUR}"
 
-    def check(self, subject: str, now: int) -> None:
-        """Count this request; `RATE_LIMITED` (with the seconds to wait) when a budget is spent."""
+    def check(self, subject: str, now: int, missed: bool = False) -> None:
+        """Count this request (and whether it found nothing); `RATE_LIMITED` when a budget was already spent.
+
+        Lookups are counted after they ran, so one `UpdateItem` records both the request and the miss. A budget is
+        judged on what came before this request, so a lookup that finds something and one that finds nothing are
+        refused from the same moment on: the refusal is no oracle.
+        """
         hour_end = (now // HOUR + 1) * HOUR
         minute_field = f"m{now % HOUR // MINUTE}"
-        counts = self.counter.count_hit(self._counter(subject, now), minute_field, hour_end + MINUTE)
-        if self.miss_limit is not None and counts.get(MISSES, 0) >= self.miss_limit:
+        counted_miss = missed and self.miss_limit is not None
+        fields = [minute_field, MISSES] if counted_miss else [minute_field]
+        counts = self.counter.count_hit(self._counter(subject, now), fields, hour_end + MINUTE)
+        earlier_misses = counts.get(MISSES, 0) - (1 if counted_miss else 0)
+        if self.miss_limit is not None and earlier_misses >= self.miss_limit:
             raise rate_limited(max(1, hour_end - now))
         if counts.get(minute_field, 0) > self.limit:
             raise rate_limited(max(1, MINUTE - now % MINUTE))
-
-    def record_miss(self, subject: str, now: int) -> None:
-        """Count a search that found nothing (an unknown code and a code with nothing unpaid alike)."""
-        if self.miss_limit is not None:
-            hour_end = (now // HOUR + 1) * HOUR
-            self.counter.count_miss(self._counter(subject, now), hour_end + MINUTE)

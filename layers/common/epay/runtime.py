@@ -1,50 +1,65 @@
-"""Wiring done once per Lambda container: clients, secrets and use cases, built on first use and reused."""
+"""Wiring done once per Lambda container: clients, secrets and use cases, built on first use and reused.
+
+Each builder imports what it builds when it is first called, so a function pays at cold start only for the use
+cases its routes need (the lookup never imports the payment, callback or idempotency code).
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from epay.callbacks import CallbackService
 from epay.config import secret, settings
-from epay.cursor import CursorCodec
-from epay.idempotency import IdempotentCall, idempotent_call
-from epay.lookup import InvoiceLookup
-from epay.payment_service import GatewaySecrets, PaymentService
-from epay.ratelimit import RateLimiter
-from epay.store import Store, client_factory
+
+if TYPE_CHECKING:
+    from epay.callbacks import CallbackService
+    from epay.idempotency import IdempotentCall
+    from epay.lookup import InvoiceLookup
+    from epay.payment_service import GatewaySecrets, PaymentService
+    from epay.store import Store
 
 
 @cache
 def dynamodb() -> Any:
+    from epay.store import client_factory
+
     return client_factory(settings().dynamodb_endpoint)()
 
 
 @cache
 def store() -> Store:
+    from epay.store import Store
+
     config = settings()
     return Store(dynamodb(), config.table, config.rate_limit_table)
 
 
 @cache
-def cursor_key() -> bytes:
+def service_key() -> bytes:
+    """Signs cursors and keys the digests of client addresses (rate limits) and of codes (logs)."""
     return secret("cursor_secret")
 
 
 @cache
 def invoice_lookup() -> InvoiceLookup:
+    from epay.cursor import CursorCodec
+    from epay.lookup import InvoiceLookup
+    from epay.ratelimit import RateLimiter
+
     config = settings()
     return InvoiceLookup(
         reader=store(),
-        cursors=CursorCodec(cursor_key(), config.cursor_ttl_seconds),
+        cursors=CursorCodec(service_key(), config.cursor_ttl_seconds),
         limiter=RateLimiter(
-            store(), "lookup", config.lookup_limit_per_minute, cursor_key(), miss_limit=config.lookup_misses_per_hour
+            store(), "lookup", config.lookup_limit_per_minute, service_key(), miss_limit=config.lookup_misses_per_hour
         ),
     )
 
 
 @cache
 def gateway_secrets() -> GatewaySecrets:
+    from epay.payment_service import GatewaySecrets
+
     return GatewaySecrets(
         cmi_store_key=secret("cmi_store_key").decode("utf-8"),
         m2t_secret=secret("m2t_secret"),
@@ -53,17 +68,14 @@ def gateway_secrets() -> GatewaySecrets:
 
 
 @cache
-def rate_limit_key() -> bytes:
-    """Keys the digests of client addresses in rate-limit counters (the cursor secret, where it is configured)."""
-    return secret("cursor_secret")
-
-
-@cache
 def payment_service() -> PaymentService:
+    from epay.payment_service import PaymentService
+    from epay.ratelimit import RateLimiter
+
     config = settings()
     return PaymentService(
         store=store(),
-        limiter=RateLimiter(store(), "payment", config.payment_limit_per_minute, rate_limit_key()),
+        limiter=RateLimiter(store(), "payment", config.payment_limit_per_minute, service_key()),
         settings=config,
         secrets=gateway_secrets(),
     )
@@ -71,11 +83,15 @@ def payment_service() -> PaymentService:
 
 @cache
 def callback_service() -> CallbackService:
+    from epay.callbacks import CallbackService
+
     return CallbackService(store=store(), settings=settings(), secrets=gateway_secrets())
 
 
 @cache
 def idempotency() -> IdempotentCall:
+    from epay.idempotency import idempotent_call
+
     return idempotent_call(settings().idempotency_table, dynamodb())
 
 
@@ -87,10 +103,9 @@ def reset() -> None:
     for built in (
         dynamodb,
         store,
-        cursor_key,
+        service_key,
         invoice_lookup,
         gateway_secrets,
-        rate_limit_key,
         payment_service,
         callback_service,
         idempotency,

@@ -48,6 +48,7 @@ from epay.payments import (
 )
 
 UNPAID_INDEX = "unpaid-by-subscription"
+NUMBER_INDEX = "unpaid-by-number"
 INVOICE_SK = "INVOICE"
 PAYMENT_SK = "PAYMENT"
 MAX_BATCH_GET = 100
@@ -277,7 +278,14 @@ class Store:
         names: dict[str, str] = {"#lpk": "list_pk"}
         values: Item = {":lpk": _s(_subscription_partition(criteria.subscription_code))}
         key_condition = "#lpk = :lpk"
-        if criteria.issuer is not None:
+        by_number = criteria.invoice_number is not None
+        if by_number:
+            # The sparse number index reads just this code's unpaid invoices with that number (one per issuer).
+            names["#num"], values[":num"] = "invoice_number", _s(str(criteria.invoice_number))
+            key_condition += " AND #num = :num"
+        if criteria.issuer is not None and by_number:
+            names["#ic"], values[":ic"] = "issuer_code", _s(criteria.issuer)
+        elif criteria.issuer is not None:
             names["#lsk"] = "list_sk"
             low = f"{criteria.issuer}#{criteria.issued_from.isoformat() if criteria.issued_from else ''}"
             # '$' sorts right after '#': every key of that issuer (and date, if bounded) sorts before it.
@@ -293,11 +301,12 @@ class Store:
             values[value_name] = value
             filters.append(expression)
 
-        if criteria.invoice_number is not None:
-            add_filter("#num = :num", "#num", "invoice_number", ":num", _s(criteria.invoice_number))
-        if criteria.issuer is None and criteria.issued_from is not None:
+        if by_number and criteria.issuer is not None:
+            filters.append("#ic = :ic")
+        dates_filtered = criteria.issuer is None or by_number
+        if dates_filtered and criteria.issued_from is not None:
             add_filter("#idate >= :from", "#idate", "issue_date", ":from", _s(criteria.issued_from.isoformat()))
-        if criteria.issuer is None and criteria.issued_to is not None:
+        if dates_filtered and criteria.issued_to is not None:
             add_filter("#idate <= :to", "#idate", "issue_date", ":to", _s(criteria.issued_to.isoformat()))
         if criteria.min_amount is not None:
             add_filter("#amt >= :min", "#amt", "amount", ":min", _n(criteria.min_amount.centimes))
@@ -307,7 +316,7 @@ class Store:
             add_filter("contains(#txt, :txt)", "#txt", "search_text", ":txt", _s(criteria.text.lower()))
         request: dict[str, Any] = {
             "TableName": self.table,
-            "IndexName": UNPAID_INDEX,
+            "IndexName": NUMBER_INDEX if by_number else UNPAID_INDEX,
             "KeyConditionExpression": key_condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -315,7 +324,7 @@ class Store:
         }
         if filters:
             request["FilterExpression"] = " AND ".join(filters)
-        if after is not None:
+        if after is not None and not by_number:
             request["ExclusiveStartKey"] = {
                 **_invoice_key(after.invoice_id),
                 "list_pk": _s(_subscription_partition(criteria.subscription_code)),
@@ -325,6 +334,8 @@ class Store:
             response = self.client.query(**request)
         invoices = [invoice_from_item(item) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
+        if by_number and last:
+            raise StoreUnavailable("more than one read of invoices with one number")
         resume = Position(last["list_sk"]["S"], last["pk"]["S"].removeprefix("INVOICE#")) if last else None
         return Batch(invoices, resume)
 
@@ -666,30 +677,21 @@ class Store:
 
     # -- rate limits ----------------------------------------------------------------------------------------
 
-    def count_hit(self, counter: str, field: str, expires_at: int) -> dict[str, int]:
-        """Add one to `field` of a counter item that expires by TTL; return every count it holds."""
+    def count_hit(self, counter: str, fields: list[str], expires_at: int) -> dict[str, int]:
+        """Add one to each of `fields` of a counter item that expires by TTL; return every count it holds."""
+        names = {f"#f{index}": name for index, name in enumerate(fields)}
+        additions = ", ".join(f"{alias} :one" for alias in names)
         with _translated_failures():
             response = self.client.update_item(
                 TableName=self.rate_limit_table,
                 Key={"pk": _s(counter)},
-                UpdateExpression="ADD #field :one SET #exp = if_not_exists(#exp, :exp)",
-                ExpressionAttributeNames={"#field": field, "#exp": "expires_at"},
+                UpdateExpression=f"ADD {additions} SET #exp = if_not_exists(#exp, :exp)",
+                ExpressionAttributeNames={**names, "#exp": "expires_at"},
                 ExpressionAttributeValues={":one": _n(1), ":exp": _n(expires_at)},
                 ReturnValues="ALL_NEW",
             )
         attributes = response.get("Attributes", {})
         return {name: int(value["N"]) for name, value in attributes.items() if name != "pk" and "N" in value}
-
-    def count_miss(self, counter: str, expires_at: int) -> None:
-        """Add one to a counter item's `misses`."""
-        with _translated_failures():
-            self.client.update_item(
-                TableName=self.rate_limit_table,
-                Key={"pk": _s(counter)},
-                UpdateExpression="ADD misses :one SET #exp = if_not_exists(#exp, :exp)",
-                ExpressionAttributeNames={"#exp": "expires_at"},
-                ExpressionAttributeValues={":one": _n(1), ":exp": _n(expires_at)},
-            )
 
 
 def client_factory(endpoint_url: str | None) -> Callable[[], Any]:
