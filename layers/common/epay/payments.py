@@ -29,7 +29,6 @@ class PaymentStatus(StrEnum):
 LIVE = frozenset({PaymentStatus.PENDING, PaymentStatus.AWAITING_SETTLEMENT})
 # A verified success may still settle a payment the payer's side has ended: the payer did pay (api.md §3).
 SETTLEABLE = LIVE | {PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, PaymentStatus.FAILED}
-FINAL = frozenset({PaymentStatus.PAID, PaymentStatus.NEEDS_REVIEW})
 
 
 class Gateway(StrEnum):

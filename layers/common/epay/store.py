@@ -524,15 +524,6 @@ class Store:
         item = response.get("Item")
         return item["payment_id"]["S"] if item else None
 
-    def applied_event(self, gateway: str, event_id: str) -> str | None:
-        """The payment an already applied gateway event (M2T event, Fatourati transaction) was applied to."""
-        with _translated_failures():
-            response = self.client.get_item(
-                TableName=self.table, Key=_event_key(gateway, event_id), ConsistentRead=True
-            )
-        item = response.get("Item")
-        return item["payment_id"]["S"] if item else None
-
     def settle(
         self,
         payment: Payment,
