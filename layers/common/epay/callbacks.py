@@ -27,6 +27,7 @@ from epay.store import EventAlreadyApplied, InvoicesUnavailable, PaymentChanged,
 
 _ATTEMPTS = 8
 AnswerT = TypeVar("AnswerT")
+RequestT = TypeVar("RequestT")
 _MAX_ERROR_TEXT = 200
 
 
@@ -184,13 +185,9 @@ class CallbackService:
         """`POST /v1/callbacks/fatourati/inquiry`: what is due on a reference (changes nothing)."""
         digest = CallbackEvidence.digest(body)
         now = now_ms // 1000
-        if not fatourati.verify_request(signature, body, self.secrets.fatourati_secret, now):
-            return self._rejected("FATOURATI", digest, now_ms, *fatourati.BAD_SIGNATURE)
-        try:
-            inquiry = fatourati.parse_inquiry(body)
-        except fatourati.InvalidRequest:
-            self._record(CallbackEvidence("FATOURATI", now_ms, digest, True, "invalid inquiry", 400))
-            return 400, {"code": "400"}
+        inquiry, refused = self._read_fatourati(body, signature, now_ms, fatourati.parse_inquiry, "inquiry")
+        if inquiry is None:
+            return refused
         payment = self._payment_for_reference(inquiry.reference)
         if payment is None:
             status, answer = fatourati.UNKNOWN
@@ -221,13 +218,9 @@ class CallbackService:
     def fatourati_confirm(self, body: bytes, signature: str | None, now_ms: int) -> tuple[int, dict[str, Any]]:
         """`POST /v1/callbacks/fatourati/confirm`: the bank channel took the payment of a reference."""
         digest = CallbackEvidence.digest(body)
-        if not fatourati.verify_request(signature, body, self.secrets.fatourati_secret, now_ms // 1000):
-            return self._rejected("FATOURATI", digest, now_ms, *fatourati.BAD_SIGNATURE)
-        try:
-            confirm = fatourati.parse_confirm(body)
-        except fatourati.InvalidRequest:
-            self._record(CallbackEvidence("FATOURATI", now_ms, digest, True, "invalid confirmation", 400))
-            return 400, {"code": "400"}
+        confirm, refused = self._read_fatourati(body, signature, now_ms, fatourati.parse_confirm, "confirmation")
+        if confirm is None:
+            return refused
         payment_id = self._payment_id_for_reference(confirm.reference)
         notice = Notice(
             gateway="FATOURATI",
@@ -256,6 +249,19 @@ class CallbackService:
             self._record(CallbackEvidence("FATOURATI", now_ms, digest, True, "unknown reference", status))
             return status, unknown
         return self._handle(notice, digest, now_ms, answer)
+
+    def _read_fatourati(
+        self, body: bytes, signature: str | None, now_ms: int, parse: Callable[[bytes], RequestT], what: str
+    ) -> tuple[RequestT | None, tuple[int, dict[str, Any]]]:
+        """The verified, parsed request, or None and the answer that refuses it (both kept as evidence)."""
+        digest = CallbackEvidence.digest(body)
+        if not fatourati.verify_request(signature, body, self.secrets.fatourati_secret, now_ms // 1000):
+            return None, self._rejected("FATOURATI", digest, now_ms, *fatourati.BAD_SIGNATURE)
+        try:
+            return parse(body), (200, {})
+        except fatourati.InvalidRequest:
+            self._record(CallbackEvidence("FATOURATI", now_ms, digest, True, f"invalid {what}", 400))
+            return None, (400, {"code": "400"})
 
     def _payment_id_for_reference(self, reference: str) -> str | None:
         if not fatourati.is_valid_reference(reference):
