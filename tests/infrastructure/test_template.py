@@ -163,3 +163,18 @@ def test_the_committed_openapi_document_matches_the_models():
     assert json.loads(DOCUMENT_PATH.read_text(encoding="utf-8")) == json.loads(render_document()), (
         "run `make openapi` and commit layers/common/epay/openapi.json"
     )
+
+
+def test_only_unmatched_callback_evidence_expires_from_the_main_table():
+    # The TTL attribute is one no payment, invoice or hold ever carries: `expires_at` would delete live payments.
+    ttl = resources_of("AWS::DynamoDB::Table")["EpayTable"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "purge_at", "Enabled": True}
+
+
+@pytest.mark.parametrize(
+    ("alarm", "metric"), [("UnappliedFundsAlarm", "UnappliedFunds"), ("CallbackFailedAlarm", "CallbackFailed")]
+)
+def test_alarms_watch_money_to_return_and_callbacks_that_failed_for_good(alarm, metric):
+    properties = resources_of("AWS::CloudWatch::Alarm")[alarm]["Properties"]
+    assert (properties["MetricName"], properties["Threshold"]) == (metric, 1)
+    assert "docs/operations.md" in properties["AlarmDescription"]

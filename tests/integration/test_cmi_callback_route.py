@@ -196,7 +196,10 @@ def test_another_success_for_a_paid_payment_is_not_captured(created, invoices):
     pay_by_card(created, trans_id="T-FIRST")
     settled = payment(created["payment_id"])
     assert pay_by_card(created, trans_id="T-SECOND") == APPROVED
-    assert payment(created["payment_id"]) == settled
+    after = payment(created["payment_id"])
+    # The settled payment is exactly as it was; the second authorisation is listed as money to return (issue 9.5)
+    assert {**after, "unapplied_funds": []} == settled
+    assert [funds["transaction_id"] for funds in after["unapplied_funds"]] == ["T-SECOND"]
     assert all(stored_invoice(invoice.invoice_id).paid_by == created["payment_id"] for invoice in invoices)
 
 

@@ -69,6 +69,7 @@ def test_a_new_payment_reads_with_the_contract_fields(invoices):
         "gateway_transaction_id": None,
         "reference": None,
         "last_error": None,
+        "unapplied_funds": [],
     }
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from epay.clock import iso_instant
 from epay.config import Settings
 from epay.errors import StoreUnavailable
@@ -22,8 +24,23 @@ from epay.gateways import cmi, fatourati, m2t
 from epay.money import Money
 from epay.observability import logger, metrics
 from epay.payment_service import GatewaySecrets, held_by
-from epay.payments import LIVE, SETTLEABLE, Payment, PaymentStatus, Reference
-from epay.store import EventAlreadyApplied, InvoicesUnavailable, PaymentChanged, Store
+from epay.payments import (
+    LIVE,
+    SETTLEABLE,
+    Payment,
+    PaymentStatus,
+    Reference,
+    UnappliedFunds,
+    UnappliedReason,
+)
+from epay.store import (
+    EventAlreadyApplied,
+    EventAppliedElsewhere,
+    FundsAlreadyRecorded,
+    InvoicesUnavailable,
+    PaymentChanged,
+    Store,
+)
 
 _ATTEMPTS = 8
 AnswerT = TypeVar("AnswerT")
@@ -59,17 +76,23 @@ class Notice:
     payment_id: str
     kind: Kind
     amount: Money | None
-    currency_ok: bool
+    currency: str
     transaction_id: str
     fingerprint: str
     end_status: PaymentStatus | None = None
     error: str | None = None
     reference: str | None = None
     event: tuple[str, str] | None = None
-    # Fatourati asks before the bank debits: only a payment still live may be paid, and nothing is flagged.
+    # Fatourati's confirm is part of the debit: only a payment still live may be paid, and a refusal means the bank
+    # takes no money, so nothing is flagged. CMI and M2T report money already taken or authorised.
     requires_live: bool = False
     # CMI reports money authorised: a mismatch is flagged for an operator; the others just refuse it.
     review_mismatch: bool = False
+    expected_currency: str = "MAD"
+
+    @property
+    def currency_ok(self) -> bool:
+        return self.currency == self.expected_currency
 
 
 def _clean_error(text: str) -> str:
@@ -77,20 +100,35 @@ def _clean_error(text: str) -> str:
     return printable.strip()[:_MAX_ERROR_TEXT]
 
 
+RETRYABLE = (StoreUnavailable, BotoCoreError, ClientError)
+
+
 def _failing_with(
-    status: int, answer: Any
+    retry: tuple[int, Any], final: tuple[int, Any]
 ) -> Callable[[Callable[..., tuple[int, Any]]], Callable[..., tuple[int, Any]]]:
-    """Answer a storage failure (or any fault) in the gateway's format; the transaction rolled back, so the
-    gateway's retry (CMI, M2T) or the bank's next attempt (Fatourati) finds the state as it was."""
+    """Answer a failure in the gateway's format, classified.
+
+    A storage failure is retryable: the transaction rolled back, so the gateway's retry (CMI, M2T) or the bank's
+    next attempt (Fatourati) finds the state as it was, and `retry` (a 5xx) asks for one. Anything else is
+    deterministic: the same notification would fail the same way forever, so it gets `final`, a 4xx that stops the
+    gateway retrying a poison message for days, is counted (`CallbackFailed`, alarmed) and left to recovery and an
+    operator.
+    """
 
     def wrap(method: Callable[..., tuple[int, Any]]) -> Callable[..., tuple[int, Any]]:
         @functools.wraps(method)
         def guarded(*args: Any) -> tuple[int, Any]:
             try:
                 return method(*args)
+            except RETRYABLE as error:
+                logger.warning("callback not applied: storage failure", extra={"error_type": type(error).__name__})
+                return retry[0], copy.deepcopy(retry[1])
             except Exception as error:
-                logger.exception("callback not applied", extra={"error_type": type(error).__name__})
-                return status, copy.deepcopy(answer)
+                metrics.add_metric(name="CallbackFailed", unit="Count", value=1)
+                logger.exception(
+                    "callback not applied: deterministic failure", extra={"error_type": type(error).__name__}
+                )
+                return final[0], copy.deepcopy(final[1])
 
         return guarded
 
@@ -105,7 +143,7 @@ class CallbackService:
 
     # -- CMI ------------------------------------------------------------------------------------------------
 
-    @_failing_with(500, cmi.FAILURE)
+    @_failing_with(retry=(500, cmi.FAILURE), final=(400, cmi.FAILURE))
     def cmi(self, body: bytes, now_ms: int) -> tuple[int, str]:
         """`POST /v1/callbacks/cmi`: the plain-text answer of gateways.md's table, row by row."""
         digest = CallbackEvidence.digest(body)
@@ -123,7 +161,8 @@ class CallbackService:
             payment_id=result.oid,
             kind=Kind.SUCCESS if approved else Kind.DECLINE,
             amount=result.amount,
-            currency_ok=result.currency == cmi.CURRENCY_MAD,
+            currency=result.currency,
+            expected_currency=cmi.CURRENCY_MAD,
             transaction_id=result.transaction_id,
             fingerprint=f"CMI|{result.fingerprint}",
             error=None
@@ -143,7 +182,7 @@ class CallbackService:
 
     # -- M2T ------------------------------------------------------------------------------------------------
 
-    @_failing_with(503, {"status": "RETRY"})
+    @_failing_with(retry=(503, {"status": "RETRY"}), final=(422, {"status": "REJECTED"}))
     def m2t(self, body: bytes, signature: str | None, now_ms: int) -> tuple[int, dict[str, Any]]:
         """`POST /v1/callbacks/m2t`: JSON answers; M2T retries on 5xx."""
         digest = CallbackEvidence.digest(body)
@@ -160,13 +199,14 @@ class CallbackService:
             payment_id=notification.order_ref,
             kind=kinds.get(notification.status, Kind.END),
             amount=notification.money,
-            currency_ok=notification.currency == "MAD",
+            currency=notification.currency,
             transaction_id=notification.transaction_id or "",
             fingerprint=f"M2T|{notification.transaction_id or notification.event_id}",
             end_status=PaymentStatus(notification.status) if notification.status in _M2T_ENDINGS else None,
             error=_clean_error(f"M2T {notification.status}") if notification.status in _M2T_ENDINGS else None,
             reference=notification.reference,
-            event=("M2T", notification.event_id),
+            # M2T numbers events per order: the same event id on two orders is two events.
+            event=("M2T", f"{notification.order_ref}#{notification.event_id}"),
         )
 
         def answer(outcome: Outcome | None) -> tuple[int, dict[str, Any]]:
@@ -180,7 +220,7 @@ class CallbackService:
 
     # -- Fatourati ------------------------------------------------------------------------------------------
 
-    @_failing_with(503, {"code": "503"})
+    @_failing_with(retry=(503, {"code": "503"}), final=fatourati.GONE)
     def fatourati_inquiry(self, body: bytes, signature: str | None, now_ms: int) -> tuple[int, dict[str, Any]]:
         """`POST /v1/callbacks/fatourati/inquiry`: what is due on a reference (changes nothing)."""
         digest = CallbackEvidence.digest(body)
@@ -214,7 +254,7 @@ class CallbackService:
         )
         return status, dict(answer)
 
-    @_failing_with(503, {"code": "503"})
+    @_failing_with(retry=(503, {"code": "503"}), final=fatourati.GONE)
     def fatourati_confirm(self, body: bytes, signature: str | None, now_ms: int) -> tuple[int, dict[str, Any]]:
         """`POST /v1/callbacks/fatourati/confirm`: the bank channel took the payment of a reference."""
         digest = CallbackEvidence.digest(body)
@@ -227,9 +267,10 @@ class CallbackService:
             payment_id=payment_id or "",
             kind=Kind.SUCCESS,
             amount=confirm.money,
-            currency_ok=confirm.currency == "MAD",
+            currency=confirm.currency,
             transaction_id=confirm.transaction_id,
             fingerprint=f"FATOURATI|{confirm.transaction_id}",
+            # A bank transaction is unique across every reference: applied once, to one payment.
             event=("FATOURATI", confirm.transaction_id),
             requires_live=True,
         )
@@ -325,13 +366,27 @@ class CallbackService:
     def _apply(
         self, notice: Notice, now: int, evidence: Callable[[Outcome | None, str | None], CallbackEvidence]
     ) -> Outcome | None:
-        """Decide from the payment's current state and write the decision; decide again if it moved meanwhile."""
+        """Decide from the payment's current state and write the decision; decide again if it moved meanwhile.
+
+        A concurrent copy of the same notification may commit between our read and our write: the transaction then
+        fails on the payment's version or on the applied event, and deciding again from the payment as it now is
+        gives the duplicate's answer (never a refusal of what was applied).
+        """
+        collided_at: int | None = None
         for _attempt in range(_ATTEMPTS):
             payment = self.store.get_payment(notice.payment_id) if notice.payment_id else None
             if payment is None or not _addressed_to(notice, payment):
                 return None
+            if collided_at == payment.version:
+                # This event is applied to this payment and deciding again would write it again: it is a duplicate.
+                return self._keep(Outcome.DUPLICATE, lambda outcome: evidence(outcome, notice.payment_id))
             try:
                 return self._decide(notice, payment, now, lambda outcome: evidence(outcome, notice.payment_id))
+            except EventAlreadyApplied:
+                collided_at = payment.version
+            except EventAppliedElsewhere:
+                # A bank transaction pays one reference only.
+                return self._keep(Outcome.NOT_PAYABLE, lambda outcome: evidence(outcome, notice.payment_id))
             except PaymentChanged:
                 continue
         raise StoreUnavailable("payment kept changing while a callback was applied")
@@ -363,20 +418,24 @@ class CallbackService:
     def _succeed(
         self, notice: Notice, payment: Payment, now: int, evidence: Callable[[Outcome], CallbackEvidence]
     ) -> Outcome:
-        if payment.status is PaymentStatus.PAID:
+        if payment.status in (PaymentStatus.PAID, PaymentStatus.NEEDS_REVIEW):
             if payment.settled_by == notice.fingerprint:
-                return self._keep(Outcome.DUPLICATE, evidence)
-            logger.warning("second success for a paid payment: not captured", extra={"payment_id": payment.payment_id})
-            return self._keep(Outcome.ALREADY_SETTLED, evidence)
-        if payment.status is PaymentStatus.NEEDS_REVIEW:
-            return self._keep(Outcome.NEEDS_REVIEW, evidence)
+                return self._keep(
+                    Outcome.DUPLICATE if payment.status is PaymentStatus.PAID else Outcome.NEEDS_REVIEW, evidence
+                )
+            # Another report of money for a payment already settled or flagged: it settles nothing.
+            outcome = Outcome.ALREADY_SETTLED if payment.status is PaymentStatus.PAID else Outcome.NEEDS_REVIEW
+            return self._unapplied(notice, payment, UnappliedReason.SECOND_PAYMENT, now, evidence, outcome)
         if notice.requires_live and not payment.is_live(now):
             return self._keep(Outcome.NOT_PAYABLE, evidence)
         if not self._amount_matches(notice, payment):
             if notice.review_mismatch:
                 return self._review(notice, payment, "AMOUNT_MISMATCH", evidence, Outcome.MISMATCH)
-            logger.warning("callback amount mismatch: nothing applied", extra={"payment_id": payment.payment_id})
-            return self._keep(Outcome.MISMATCH, evidence)
+            if notice.requires_live:
+                # Refused before the debit: the bank takes nothing.
+                return self._keep(Outcome.MISMATCH, evidence)
+            reason = UnappliedReason.AMOUNT_MISMATCH if notice.currency_ok else UnappliedReason.CURRENCY_MISMATCH
+            return self._unapplied(notice, payment, reason, now, evidence, Outcome.MISMATCH)
         assert payment.status in SETTLEABLE
         paid = payment.with_status(
             PaymentStatus.PAID,
@@ -387,14 +446,44 @@ class CallbackService:
         )
         try:
             self.store.settle(payment, paid, now, evidence(Outcome.SETTLED), notice.event)
-        except InvoicesUnavailable:
+        except InvoicesUnavailable as unavailable:
             if notice.requires_live:
                 return self._keep(Outcome.NOT_PAYABLE, evidence)
-            return self._review(notice, payment, "INVOICES_PAID_ELSEWHERE", evidence, Outcome.NEEDS_REVIEW)
-        except EventAlreadyApplied:
-            return self._keep(Outcome.NOT_PAYABLE, evidence)
+            # An invoice reloaded at another amount since the payment was created is never settled by it.
+            review_reason = "INVOICE_AMOUNT_CHANGED" if unavailable.changed else "INVOICES_PAID_ELSEWHERE"
+            return self._review(notice, payment, review_reason, evidence, Outcome.NEEDS_REVIEW)
         metrics.add_metric(name="PaymentsPaid", unit="Count", value=1)
         return Outcome.SETTLED
+
+    def _unapplied(
+        self,
+        notice: Notice,
+        payment: Payment,
+        reason: UnappliedReason,
+        now: int,
+        evidence: Callable[[Outcome], CallbackEvidence],
+        outcome: Outcome,
+    ) -> Outcome:
+        """Record, count and alarm money a gateway reports taken that settles nothing: it is money to return."""
+        funds = UnappliedFunds(
+            gateway=notice.gateway,
+            transaction_id=notice.transaction_id,
+            amount=notice.amount,
+            currency=notice.currency,
+            reported_at=now,
+            reason=reason,
+            fingerprint=notice.fingerprint,
+        )
+        try:
+            self.store.record_unapplied(payment, funds, evidence(outcome))
+        except FundsAlreadyRecorded:
+            return self._keep(outcome, evidence)
+        metrics.add_metric(name="UnappliedFunds", unit="Count", value=1)
+        logger.error(
+            "money reported taken that settles nothing: to return",
+            extra={"payment_id": payment.payment_id, "gateway": notice.gateway, "reason": reason.value},
+        )
+        return outcome
 
     def _review(
         self,
@@ -454,8 +543,6 @@ class CallbackService:
                 # A hold we meant to free was freed or taken meanwhile: read again and decide again.
                 raise PaymentChanged(payment.payment_id) from lost
             raise
-        except EventAlreadyApplied as duplicate:
-            raise PaymentChanged(payment.payment_id) from duplicate
 
     def _keep(self, outcome: Outcome, evidence: Callable[[Outcome], CallbackEvidence]) -> Outcome:
         self._record(evidence(outcome))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from epay import errors
@@ -20,6 +21,7 @@ from epay.payments import (
     PaymentLine,
     PaymentStatus,
     Reference,
+    UnappliedFunds,
     is_payment_id,
     is_supported,
     issues_reference_at_creation,
@@ -34,6 +36,7 @@ from epay.schemas import (
     PaymentView,
     RedirectOut,
     ReferenceOut,
+    UnappliedFundsOut,
 )
 from epay.store import InvoicesUnavailable, PaymentChanged, ReferenceTaken, Store
 
@@ -60,7 +63,18 @@ def reference_out(payment: Payment) -> ReferenceOut | None:
     )
 
 
-def payment_view(payment: Payment, now: int) -> PaymentView:
+def unapplied_out(funds: UnappliedFunds) -> UnappliedFundsOut:
+    return UnappliedFundsOut(
+        gateway=funds.gateway,
+        transaction_id=funds.transaction_id,
+        amount=str(funds.amount) if funds.amount is not None else None,
+        currency=funds.currency,
+        reported_at=iso_instant(funds.reported_at),
+        reason=funds.reason.value,
+    )
+
+
+def payment_view(payment: Payment, now: int, unapplied: Sequence[UnappliedFunds] = ()) -> PaymentView:
     """A payment as the payer's page reads it (no subscription code, no payer details)."""
     return PaymentView(
         payment_id=payment.payment_id,
@@ -79,6 +93,7 @@ def payment_view(payment: Payment, now: int) -> PaymentView:
         gateway_transaction_id=payment.gateway_transaction_id,
         reference=reference_out(payment),
         last_error=payment.last_error,
+        unapplied_funds=[unapplied_out(funds) for funds in unapplied],
     )
 
 
@@ -212,7 +227,7 @@ class PaymentService:
         payment = self.store.get_payment(payment_id) if is_payment_id(payment_id) else None
         if payment is None:
             raise errors.payment_not_found()
-        return payment_view(payment, now)
+        return payment_view(payment, now, self.store.unapplied_funds(payment_id))
 
     def cancel(self, payment_id: str, now: int) -> PaymentView:
         """End a live payment on the payer's request and free its invoices."""

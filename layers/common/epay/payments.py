@@ -89,6 +89,31 @@ class Reference:
     expires_at: int
 
 
+class UnappliedReason(StrEnum):
+    """Why money a gateway reported taken for a payment did not settle it."""
+
+    SECOND_PAYMENT = "SECOND_PAYMENT"  # the payment was already settled (or under review) by another report
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"  # taken for another amount than the payment's
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"  # taken in another currency than MAD
+
+
+@dataclass(frozen=True, slots=True)
+class UnappliedFunds:
+    """A verified gateway report of money taken (or authorised) that settles nothing: money to return.
+
+    Kept once per report (`fingerprint`), beside the payment it names, and alarmed; the recovery and the back
+    office return it. `amount` is None when the gateway's figure could not be read as an amount.
+    """
+
+    gateway: str
+    transaction_id: str
+    amount: Money | None
+    currency: str
+    reported_at: int
+    reason: UnappliedReason
+    fingerprint: str
+
+
 @dataclass(frozen=True, slots=True)
 class Payment:
     payment_id: str

@@ -253,6 +253,17 @@ class PaymentCreated(BaseModel):
 PaymentStatusText = Literal["PENDING", "AWAITING_SETTLEMENT", "PAID", "FAILED", "CANCELLED", "EXPIRED", "NEEDS_REVIEW"]
 
 
+class UnappliedFundsOut(BaseModel):
+    """Money a gateway reported taken for this payment that settled nothing: it is being returned."""
+
+    gateway: str
+    transaction_id: str
+    amount: str | None = Field(description="Montant annoncé par la passerelle, s'il est lisible.")
+    currency: str
+    reported_at: str
+    reason: Literal["SECOND_PAYMENT", "AMOUNT_MISMATCH", "CURRENCY_MISMATCH"]
+
+
 class PaymentView(BaseModel):
     """`GET /v1/payments/{payment_id}` (never the subscription code)."""
 
@@ -270,3 +281,7 @@ class PaymentView(BaseModel):
     gateway_transaction_id: str | None
     reference: ReferenceOut | None
     last_error: str | None
+    unapplied_funds: list[UnappliedFundsOut] = Field(
+        default_factory=list,
+        description="Paiements signalés par la passerelle qui ne règlent rien (à restituer au payeur).",
+    )

@@ -14,6 +14,7 @@ holds it (or when it is free), and a payment moves only from the version that wa
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +46,8 @@ from epay.payments import (
     PaymentLine,
     PaymentStatus,
     Reference,
+    UnappliedFunds,
+    UnappliedReason,
 )
 
 UNPAID_INDEX = "unpaid-by-subscription"
@@ -94,12 +97,8 @@ def invoice_from_item(item: Item) -> Invoice:
 
 
 def _event_key(gateway: str, event_id: str) -> Item:
+    """An applied gateway event. Its id's scope is the gateway's: the caller qualifies ids unique only per order."""
     return {"pk": _s(f"EVENT#{gateway}#{event_id}"), "sk": _s("EVENT")}
-
-
-def _invoice_id_of(item: dict[str, Any]) -> str:
-    key: Item = item["Update"]["Key"]
-    return str(key["pk"]["S"]).removeprefix("INVOICE#")
 
 
 def _payment_item(payment: Payment) -> Item:
@@ -188,9 +187,22 @@ def _payment_from_item(item: Item) -> Payment:
     )
 
 
-def _evidence_item(evidence: CallbackEvidence) -> Item:
+# Evidence of callbacks that name no known payment (forged, mistyped, probes) is bounded: spread over shards so no
+# partition runs hot, kept for EVIDENCE_TTL_SECONDS, and past UNMATCHED_KEPT_PER_SHARD a day only counted.
+EVIDENCE_TTL_SECONDS = 90 * 86_400
+UNMATCHED_SHARDS = 16
+UNMATCHED_KEPT_PER_SHARD = 500
+TTL_ATTRIBUTE = "purge_at"
+
+
+def _unmatched_partition(evidence: CallbackEvidence) -> str:
     day = time.strftime("%Y-%m-%d", time.gmtime(evidence.received_at_ms // 1000))
-    owner = f"PAYMENT#{evidence.payment_id}" if evidence.payment_id else f"CALLBACK#UNMATCHED#{day}"
+    shard = int(evidence.body_sha256[:8], 16) % UNMATCHED_SHARDS
+    return f"CALLBACK#UNMATCHED#{day}#{shard:02d}"
+
+
+def _evidence_item(evidence: CallbackEvidence) -> Item:
+    owner = f"PAYMENT#{evidence.payment_id}" if evidence.payment_id else _unmatched_partition(evidence)
     item: Item = {
         "pk": _s(owner),
         "sk": _s(f"CALLBACK#{evidence.received_at_ms:015d}#{secrets.token_hex(4)}"),
@@ -202,17 +214,66 @@ def _evidence_item(evidence: CallbackEvidence) -> Item:
         "decision": _s(evidence.decision),
         "answer_status": _n(evidence.answer_status),
     }
+    if not evidence.payment_id:
+        item[TTL_ATTRIBUTE] = _n(evidence.received_at_ms // 1000 + EVIDENCE_TTL_SECONDS)
     if evidence.notification:
         item["notification"] = _s(evidence.notification)
     return item
 
 
+def _unapplied_sort_key(fingerprint: str) -> str:
+    return "UNAPPLIED#" + hashlib.sha256(fingerprint.encode("utf-8")).hexdigest()[:32]
+
+
+def _unapplied_item(payment_id: str, funds: UnappliedFunds) -> Item:
+    item: Item = {
+        "pk": _s(f"PAYMENT#{payment_id}"),
+        "sk": _s(_unapplied_sort_key(funds.fingerprint)),
+        "entity": _s("UNAPPLIED"),
+        "gateway": _s(funds.gateway),
+        "transaction_id": _s(funds.transaction_id),
+        "currency": _s(funds.currency),
+        "reported_at": _n(funds.reported_at),
+        "reason": _s(funds.reason.value),
+        "fingerprint": _s(funds.fingerprint),
+    }
+    if funds.amount is not None:
+        item["amount"] = _n(funds.amount.centimes)
+    return item
+
+
+def _unapplied_from_item(item: Item) -> UnappliedFunds:
+    return UnappliedFunds(
+        gateway=item["gateway"]["S"],
+        transaction_id=item["transaction_id"]["S"],
+        amount=Money(int(item["amount"]["N"])) if "amount" in item else None,
+        currency=item["currency"]["S"],
+        reported_at=int(item["reported_at"]["N"]),
+        reason=UnappliedReason(item["reason"]["S"]),
+        fingerprint=item["fingerprint"]["S"],
+    )
+
+
+class InvoiceRefusal(StrEnum):
+    """Why an invoice failed a hold or settlement condition, read from the item as it was."""
+
+    PAID = "paid"
+    HELD = "held by another payment"
+    CHANGED = "changed since the payment was created"
+
+
 class InvoicesUnavailable(Exception):
     """Some invoices failed a hold or settlement condition (paid, held by another payment, changed)."""
 
-    def __init__(self, invoice_ids: list[str]) -> None:
+    def __init__(self, invoice_ids: list[str], refusals: dict[str, InvoiceRefusal] | None = None) -> None:
         super().__init__(f"{len(invoice_ids)} invoice(s) unavailable")
         self.invoice_ids = invoice_ids
+        self.refusals = refusals or {}
+
+    @property
+    def changed(self) -> bool:
+        """True when an invoice was reloaded with another amount (or withdrawn), not merely paid or held."""
+        return InvoiceRefusal.CHANGED in self.refusals.values()
 
 
 class ReferenceTaken(Exception):
@@ -223,8 +284,16 @@ class PaymentChanged(Exception):
     """The payment moved since it was read (a concurrent callback or cancel): read again, decide again."""
 
 
-class EventAlreadyApplied(Exception):
-    """This gateway event (M2T event, Fatourati transaction) was already applied, perhaps to another payment."""
+class EventAlreadyApplied(PaymentChanged):
+    """This gateway event was already applied to this payment (a concurrent copy won): read again, decide again."""
+
+
+class EventAppliedElsewhere(Exception):
+    """This gateway event (a Fatourati bank transaction) was already applied to another payment: final."""
+
+
+class FundsAlreadyRecorded(Exception):
+    """These unapplied funds (same gateway report) were already recorded on the payment."""
 
 
 _UNAVAILABLE_CODES = frozenset(
@@ -255,6 +324,25 @@ def _translated_failures() -> Iterator[None]:
         raise
     except BotoCoreError as error:
         raise StoreUnavailable(type(error).__name__) from error
+
+
+def _refusal(old: Item, amount: Money) -> InvoiceRefusal:
+    status = old.get("status", {}).get("S")
+    if status == InvoiceStatus.PAID.value:
+        return InvoiceRefusal.PAID
+    if status != InvoiceStatus.UNPAID.value or int(old.get("amount", {}).get("N", "-1")) != amount.centimes:
+        return InvoiceRefusal.CHANGED
+    return InvoiceRefusal.HELD
+
+
+def _unavailable(failed: dict[str, Item], amounts: dict[str, Money]) -> InvoicesUnavailable:
+    """The invoices whose condition failed, each with why (judged from the item as it was)."""
+    refusals = {
+        tag.removeprefix("invoice:"): _refusal(old, amounts[tag.removeprefix("invoice:")])
+        for tag, old in failed.items()
+        if tag.startswith("invoice:")
+    }
+    return InvoicesUnavailable(list(refusals), refusals)
 
 
 class UpsertOutcome(StrEnum):
@@ -496,11 +584,14 @@ class Store:
                     }
                 }
             )
-        failed = self._transact(items)
+        tags = ["payment", *(f"invoice:{line.invoice_id}" for line in payment.lines)]
+        if payment.reference is not None:
+            tags.append("reference")
+        failed = self._transact(list(zip(tags, items, strict=True)))
+        if "reference" in failed:
+            raise ReferenceTaken(payment.reference.code if payment.reference else "")
         if failed:
-            if payment.reference is not None and len(items) - 1 in failed:
-                raise ReferenceTaken(payment.reference.code)
-            raise InvoicesUnavailable([payment.lines[index - 1].invoice_id for index in failed if index > 0])
+            raise _unavailable(failed, {line.invoice_id: line.amount for line in payment.lines})
 
     def get_payment(self, payment_id: str) -> Payment | None:
         """One payment, read consistently."""
@@ -535,34 +626,34 @@ class Store:
         """Mark the payment and every one of its invoices `PAID`, with the evidence, in one transaction.
 
         Conditions: the payment is still the version read (so two callbacks cannot both settle it), and each invoice
-        is unpaid and held by this payment or by nobody live. `InvoicesUnavailable` names invoices that are not;
-        `PaymentChanged` means someone else moved the payment first (read it again and decide again).
+        is unpaid, still at the amount the payment was created for, and held by this payment or by nobody live.
+        `InvoicesUnavailable` names the invoices that are not (and why); `PaymentChanged` means someone else moved
+        the payment first, `EventAlreadyApplied` that a concurrent copy of this event did (read again, decide again).
         """
-        items = [self._payment_update(payment, settled)]
-        for invoice_id in payment.invoice_ids:
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": _invoice_key(invoice_id),
-                        "UpdateExpression": (
-                            "SET #st = :paid, paid_payment_id = :pid, paid_at = :now "
-                            "REMOVE list_pk, list_sk, hold_payment_id, hold_expires_at"
-                        ),
-                        "ConditionExpression": (
-                            "#st = :unpaid AND (hold_payment_id = :pid OR attribute_not_exists(hold_expires_at)"
-                            " OR hold_expires_at <= :now)"
-                        ),
-                        "ExpressionAttributeNames": {"#st": "status"},
-                        "ExpressionAttributeValues": {
-                            ":paid": _s(InvoiceStatus.PAID.value),
-                            ":unpaid": _s(InvoiceStatus.UNPAID.value),
-                            ":pid": _s(payment.payment_id),
-                            ":now": _n(now),
-                        },
-                    }
-                }
-            )
+        items = [("payment", self._payment_update(payment, settled))]
+        for line in payment.lines:
+            update = {
+                "TableName": self.table,
+                "Key": _invoice_key(line.invoice_id),
+                "UpdateExpression": (
+                    "SET #st = :paid, paid_payment_id = :pid, paid_at = :now "
+                    "REMOVE list_pk, list_sk, hold_payment_id, hold_expires_at"
+                ),
+                "ConditionExpression": (
+                    "#st = :unpaid AND amount = :amt AND (hold_payment_id = :pid"
+                    " OR attribute_not_exists(hold_expires_at) OR hold_expires_at <= :now)"
+                ),
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {
+                    ":paid": _s(InvoiceStatus.PAID.value),
+                    ":unpaid": _s(InvoiceStatus.UNPAID.value),
+                    ":pid": _s(payment.payment_id),
+                    ":amt": _n(line.amount.centimes),
+                    ":now": _n(now),
+                },
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+            items.append((f"invoice:{line.invoice_id}", {"Update": update}))
         self._finish(items, payment, evidence, event)
 
     def transition(
@@ -579,22 +670,79 @@ class Store:
         `release` lists invoices to free and `extend_holds_to` moves their hold expiry; either only touches
         invoices still held by this payment (a condition), so another payment's hold is never disturbed.
         """
-        items = [self._payment_update(payment, changed)]
+        items = [("payment", self._payment_update(payment, changed))]
         for invoice_id in release or []:
-            items.append(self._hold_change(invoice_id, payment.payment_id, "REMOVE hold_payment_id, hold_expires_at"))
+            items.append(
+                (
+                    f"invoice:{invoice_id}",
+                    self._hold_change(invoice_id, payment.payment_id, "REMOVE hold_payment_id, hold_expires_at"),
+                )
+            )
         if extend_holds_to is not None:
             for invoice_id in payment.invoice_ids:
-                items.append(
-                    self._hold_change(
-                        invoice_id, payment.payment_id, "SET hold_expires_at = :exp", {":exp": _n(extend_holds_to)}
-                    )
+                change = self._hold_change(
+                    invoice_id, payment.payment_id, "SET hold_expires_at = :exp", {":exp": _n(extend_holds_to)}
                 )
+                items.append((f"invoice:{invoice_id}", change))
         self._finish(items, payment, evidence, event)
 
-    def record_evidence(self, evidence: CallbackEvidence) -> None:
-        """Keep a callback that changed nothing (refused, unknown, duplicate) for audit."""
+    def record_unapplied(self, payment: Payment, funds: UnappliedFunds, evidence: CallbackEvidence) -> None:
+        """Keep, with the callback's evidence, money a gateway reports taken that does not settle `payment`.
+
+        Once per gateway report (its fingerprint): `FundsAlreadyRecorded` when this report was recorded before.
+        The payment item itself is not changed, so a `PAID` payment stays exactly as it settled.
+        """
+        items = [
+            (
+                "unapplied",
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _unapplied_item(payment.payment_id, funds),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ),
+            ("evidence", {"Put": {"TableName": self.table, "Item": _evidence_item(evidence)}}),
+        ]
+        if self._transact(items):
+            raise FundsAlreadyRecorded(payment.payment_id)
+
+    def unapplied_funds(self, payment_id: str) -> list[UnappliedFunds]:
+        """The money reports recorded on a payment that did not settle it, oldest first."""
         with _translated_failures():
-            self.client.put_item(TableName=self.table, Item=_evidence_item(evidence))
+            response = self.client.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :unapplied)",
+                ExpressionAttributeValues={":pk": _s(f"PAYMENT#{payment_id}"), ":unapplied": _s("UNAPPLIED#")},
+                ConsistentRead=True,
+            )
+        found = [_unapplied_from_item(item) for item in response.get("Items", [])]
+        return sorted(found, key=lambda funds: (funds.reported_at, funds.fingerprint))
+
+    def record_evidence(self, evidence: CallbackEvidence) -> bool:
+        """Keep a callback that changed nothing (refused, unknown, duplicate) for audit; False when only counted.
+
+        Evidence about a known payment is always kept with it. Evidence naming no payment is counted per shard and
+        day, kept (with a TTL) for the first `UNMATCHED_KEPT_PER_SHARD` of each, and only counted after that, so
+        unauthenticated traffic cannot grow the table without bound.
+        """
+        item = _evidence_item(evidence)
+        if not evidence.payment_id:
+            with _translated_failures():
+                response = self.client.update_item(
+                    TableName=self.table,
+                    Key={"pk": item["pk"], "sk": _s("COUNT")},
+                    UpdateExpression="ADD received :one SET #ttl = if_not_exists(#ttl, :ttl)",
+                    ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+                    ExpressionAttributeValues={":one": _n(1), ":ttl": item[TTL_ATTRIBUTE]},
+                    ReturnValues="UPDATED_NEW",
+                )
+            if int(response["Attributes"]["received"]["N"]) > UNMATCHED_KEPT_PER_SHARD:
+                return False
+        with _translated_failures():
+            self.client.put_item(TableName=self.table, Item=item)
+        return True
 
     def _hold_change(
         self, invoice_id: str, payment_id: str, expression: str, extra_values: Item | None = None
@@ -606,6 +754,7 @@ class Store:
                 "UpdateExpression": expression,
                 "ConditionExpression": "hold_payment_id = :pid",
                 "ExpressionAttributeValues": {":pid": _s(payment_id), **(extra_values or {})},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
 
@@ -623,48 +772,53 @@ class Store:
 
     def _finish(
         self,
-        items: list[dict[str, Any]],
+        items: list[tuple[str, dict[str, Any]]],
         payment: Payment,
         evidence: CallbackEvidence | None,
         event: tuple[str, str] | None,
     ) -> None:
-        invoice_slots = len(items)
         if event is not None:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": {**_event_key(*event), "payment_id": _s(payment.payment_id)},
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-            )
+            put = {
+                "TableName": self.table,
+                "Item": {**_event_key(*event), "payment_id": _s(payment.payment_id)},
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+            items.append(("event", {"Put": put}))
         if evidence is not None:
-            items.append({"Put": {"TableName": self.table, "Item": _evidence_item(evidence)}})
+            items.append(("evidence", {"Put": {"TableName": self.table, "Item": _evidence_item(evidence)}}))
         failed = self._transact(items)
         if not failed:
             return
-        if event is not None and invoice_slots in failed:
+        # Whatever else failed, a moved payment or an applied event means: read the payment again, decide again.
+        if "event" in failed:
+            if failed["event"].get("payment_id", {}).get("S", payment.payment_id) != payment.payment_id:
+                raise EventAppliedElsewhere(payment.payment_id)
             raise EventAlreadyApplied(payment.payment_id)
-        if 0 in failed:
+        if "payment" in failed:
             raise PaymentChanged(payment.payment_id)
-        raise InvoicesUnavailable([_invoice_id_of(items[index]) for index in failed if 0 < index < invoice_slots])
+        raise _unavailable(failed, {line.invoice_id: line.amount for line in payment.lines})
 
-    def _transact(self, items: list[dict[str, Any]]) -> list[int]:
-        """Run one transaction; return the indexes of the items whose condition failed (empty: it committed)."""
+    def _transact(self, items: list[tuple[str, dict[str, Any]]]) -> dict[str, Item]:
+        """Run one transaction of tagged items; return the tags whose condition failed, with the item as it was
+        when the item asked for it (`ReturnValuesOnConditionCheckFailure`). Empty: it committed."""
         try:
             with _translated_failures():
-                self.client.transact_write_items(TransactItems=items)
+                self.client.transact_write_items(TransactItems=[item for _, item in items])
         except ClientError as error:
             if error_code(error) != "TransactionCanceledException":
                 raise
             reasons = error.response.get("CancellationReasons", [])
             codes = [reason.get("Code", "None") for reason in reasons]
-            if any(code not in ("None", "ConditionalCheckFailed") for code in codes):
+            if len(codes) != len(items) or any(code not in ("None", "ConditionalCheckFailed") for code in codes):
                 # Conflicts with a concurrent transaction, throttling: nothing was written; the caller may retry.
                 raise StoreUnavailable("TransactionCanceled: " + ",".join(sorted(set(codes)))) from error
-            return [index for index, code in enumerate(codes) if code == "ConditionalCheckFailed"]
-        return []
+            return {
+                tag: reason.get("Item", {})
+                for (tag, _), reason in zip(items, reasons, strict=True)
+                if reason.get("Code") == "ConditionalCheckFailed"
+            }
+        return {}
 
     # -- rate limits ----------------------------------------------------------------------------------------
 
