@@ -5,13 +5,19 @@ Invariants (checked on the stored items themselves, after every step):
 1. an invoice is paid at most once, by exactly one payment;
 2. a paid invoice is never held and never listed;
 3. a `PAID` payment never changes again;
-4. every payment's amount is the exact sum of its invoices;
-5. no invoice is held by two live payments.
+4. every payment's amount is the exact sum of its invoices as they were when it was created;
+5. no invoice is held by two live payments;
+6. a paid invoice's amount is the amount its payment paid for it (an issuer may reload an unpaid invoice at another
+   amount at any time; a late success must never settle it at the old one).
+
+Notifications are also delivered twice at once, for every gateway: the copy commits between the first delivery's
+read and its write; the first must then get the duplicate's answer, never a refusal of what was applied.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +37,7 @@ from epay.lookup import criteria_from
 from epay.money import Money, total
 from epay.payments import LIVE, PaymentStatus
 from epay.schemas import PaymentRequest, SearchRequest
+from epay.store import UpsertOutcome
 from epay_local.moto_isolation import serialise_moto_dynamodb
 from epay_local.tables import ensure_tables, local_table_names
 from tests.conftest import TEST_ENVIRONMENT
@@ -61,6 +68,7 @@ class PaymentLifecycle(RuleBasedStateMachine):
         self.callbacks = runtime.callback_service()
         self.now = START
         self.paid_snapshots: dict[str, Any] = {}
+        self.amounts_at_creation: dict[str, dict[str, Money]] = {}
         self.sent: list[tuple[str, bytes, str | None]] = []
         self.invoices = [
             an_invoice(CODE, issuer=issuer, number=f"P-{index}", amount=f"{100 + index * 37}.{index * 7 % 100:02d}")
@@ -100,6 +108,9 @@ class PaymentLifecycle(RuleBasedStateMachine):
             refusal = refused.code
         else:
             assert Money.parse(created.amount) == total([self.invoices[index].amount for index in picks])
+            self.amounts_at_creation[created.payment_id] = {
+                self.invoices[index].invoice_id: self.invoices[index].amount for index in picks
+            }
             return created.payment_id
         assert refusal in {"INVOICE_NOT_PAYABLE", "MIXED_ISSUERS", "RATE_LIMITED"}, refusal
         return ""
@@ -124,19 +135,24 @@ class PaymentLifecycle(RuleBasedStateMachine):
     def cmi_callback(self, payment_id: str, approved: bool, right_amount: bool) -> None:
         payment = self.store.get_payment(payment_id) if payment_id else None
         amount = str(payment.amount) if payment and right_amount else "1.00"
+        transaction = f"T-{payment_id[-6:]}-{int(approved)}"
+        self.send("cmi", self.cmi_body(payment_id, amount, approved=approved, transaction=transaction), None)
+
+    @staticmethod
+    def cmi_body(payment_id: str, amount: str, *, approved: bool, transaction: str) -> bytes:
         fields = {
             "clientid": "600000000",
             "oid": payment_id or "PAY-UNKNOWN",
             "amount": amount,
             "currency": "504",
             "ProcReturnCode": "00" if approved else "05",
-            "TransId": f"T-{payment_id[-6:]}-{int(approved)}",
+            "TransId": transaction,
             "Response": "Approved" if approved else "Declined",
             "ErrMsg": "",
             "MaskedPan": "400000***0002",
         }
         fields["HASH"] = cmi.compute_hash(fields, CMI_KEY)
-        self.send("cmi", urlencode(fields).encode(), None)
+        return urlencode(fields).encode()
 
     @rule(
         payment_id=payments,
@@ -145,35 +161,44 @@ class PaymentLifecycle(RuleBasedStateMachine):
     )
     def m2t_notification(self, payment_id: str, status: str, right_amount: bool) -> None:
         payment = self.store.get_payment(payment_id) if payment_id else None
-        body = json.dumps(
+        amount = str(payment.amount) if payment and right_amount else "1.00"
+        body = self.m2t_body(payment_id, status, amount, event_id=f"evt-{len(self.sent)}")
+        self.send("m2t", body, sign_body(M2T_KEY, body, self.now))
+
+    @staticmethod
+    def m2t_body(payment_id: str, status: str, amount: str, *, event_id: str) -> bytes:
+        return json.dumps(
             {
-                "event_id": f"evt-{len(self.sent)}",
+                "event_id": event_id,
                 "order_ref": payment_id or "PAY-UNKNOWN",
                 "transaction_id": f"m2t-{payment_id[-6:]}",
                 "status": status,
-                "amount": str(payment.amount) if payment and right_amount else "1.00",
+                "amount": amount,
                 "currency": "MAD",
                 "reference": "7012345678",
             }
         ).encode()
-        self.send("m2t", body, sign_body(M2T_KEY, body, self.now))
 
     @rule(payment_id=payments, right_amount=st.booleans(), transaction=st.sampled_from(["FT-1", "FT-2", "FT-3"]))
     def fatourati_confirmation(self, payment_id: str, right_amount: bool, transaction: str) -> None:
         payment = self.store.get_payment(payment_id) if payment_id else None
         if payment is None or payment.reference is None:
             return
-        body = json.dumps(
+        body = self.fatourati_body(payment.reference.code, transaction, str(payment.amount) if right_amount else "1.00")
+        self.send("fatourati", body, sign_body(FATOURATI_KEY, body, self.now))
+
+    @staticmethod
+    def fatourati_body(reference: str, transaction: str, amount: str) -> bytes:
+        return json.dumps(
             {
-                "reference": payment.reference.code,
+                "reference": reference,
                 "transaction_id": transaction,
-                "amount": str(payment.amount) if right_amount else "1.00",
+                "amount": amount,
                 "currency": "MAD",
                 "channel": "E-BANKING",
                 "paid_at": "2026-11-27T10:15:00Z",
             }
         ).encode()
-        self.send("fatourati", body, sign_body(FATOURATI_KEY, body, self.now))
 
     @rule()
     def a_callback_is_delivered_again(self) -> None:
@@ -181,6 +206,51 @@ class PaymentLifecycle(RuleBasedStateMachine):
             gateway, body, _ = self.sent[-1]
             signature = sign_body(M2T_KEY if gateway == "m2t" else FATOURATI_KEY, body, self.now)
             self.send(gateway, body, signature, remember=False)
+
+    @rule(index=st.integers(0, 5), centimes=st.integers(1, 900_000))
+    def the_issuer_reloads_an_invoice(self, index: int, centimes: int) -> None:
+        """The issuer's file again, with another amount: applied only if the invoice is unpaid and not held."""
+        reloaded = replace(self.invoices[index], amount=Money(centimes))
+        if self.store.upsert_invoice(reloaded, self.now) is UpsertOutcome.WRITTEN:
+            self.invoices[index] = reloaded
+
+    @rule(payment_id=payments, gateway=st.sampled_from(["cmi", "m2t", "fatourati"]))
+    def a_success_is_delivered_twice_at_once(self, payment_id: str, gateway: str) -> None:
+        payment = self.store.get_payment(payment_id) if payment_id else None
+        if payment is None:
+            return
+        if gateway == "cmi":
+            body = self.cmi_body(payment_id, str(payment.amount), approved=True, transaction="T-TWICE")
+        elif gateway == "m2t":
+            body = self.m2t_body(payment_id, "PAID", str(payment.amount), event_id=f"twice-{len(self.sent)}")
+        elif payment.reference is not None:
+            body = self.fatourati_body(payment.reference.code, "FT-TWICE", str(payment.amount))
+        else:
+            return
+        key = {"cmi": CMI_KEY.encode(), "m2t": M2T_KEY, "fatourati": FATOURATI_KEY}[gateway]
+        signature = sign_body(key, body, self.now)
+        real_read = self.store.get_payment
+        copies: list[tuple[int, Any]] = []
+        pending = [lambda: self.deliver(gateway, body, signature)]
+
+        def read(asked: str) -> Any:
+            found = real_read(asked)
+            if pending:
+                copies.append(pending.pop()())
+            return found
+
+        self.store.get_payment = read  # type: ignore[method-assign]
+        try:
+            first = self.deliver(gateway, body, signature)
+        finally:
+            del self.store.get_payment
+        (copy,) = copies
+        applied = {"cmi": (200, "ACTION=POSTAUTH"), "m2t": (200, {"status": "OK"}), "fatourati": (200, {"code": "000"})}
+        duplicate = {"cmi": applied["cmi"], "m2t": applied["m2t"], "fatourati": (200, {"code": "301"})}
+        assert first[0] < 500
+        assert copy[0] < 500
+        if copy == applied[gateway]:
+            assert first == duplicate[gateway], (gateway, first)
 
     @rule()
     def a_payer_searches(self) -> None:
@@ -191,14 +261,16 @@ class PaymentLifecycle(RuleBasedStateMachine):
     def send(self, gateway: str, body: bytes, signature: str | None, remember: bool = True) -> None:
         if remember:
             self.sent.append((gateway, body, signature))
+        status, _ = self.deliver(gateway, body, signature)
+        assert status < 500, f"{gateway} callback answered {status}"
+
+    def deliver(self, gateway: str, body: bytes, signature: str | None) -> tuple[int, Any]:
         now_ms = self.now * 1000
         if gateway == "cmi":
-            status, _ = self.callbacks.cmi(body, now_ms)
-        elif gateway == "m2t":
-            status, _ = self.callbacks.m2t(body, signature, now_ms)
-        else:
-            status, _ = self.callbacks.fatourati_confirm(body, signature, now_ms)
-        assert status < 500, f"{gateway} callback answered {status}"
+            return self.callbacks.cmi(body, now_ms)
+        if gateway == "m2t":
+            return self.callbacks.m2t(body, signature, now_ms)
+        return self.callbacks.fatourati_confirm(body, signature, now_ms)
 
     # -- what the store holds -------------------------------------------------------------------------------
 
@@ -227,6 +299,7 @@ class PaymentLifecycle(RuleBasedStateMachine):
         self.a_paid_invoice_is_never_held_or_listed(invoices, listed)
         self.a_paid_payment_never_changes(payments)
         self.a_payment_amounts_to_its_invoices(payments)
+        self.a_paid_invoice_costs_what_its_payment_paid(payments, invoices)
         self.no_invoice_is_held_by_two_live_payments(payments, invoices)
 
     @staticmethod
@@ -253,10 +326,17 @@ class PaymentLifecycle(RuleBasedStateMachine):
                 self.paid_snapshots[payment.payment_id] = payment
 
     def a_payment_amounts_to_its_invoices(self, payments: list[Any]) -> None:
-        amounts = {invoice.invoice_id: invoice.amount for invoice in self.invoices}
         for payment in payments:
             assert payment.amount == total([line.amount for line in payment.lines])
-            assert all(line.amount == amounts[line.invoice_id] for line in payment.lines)
+            at_creation = self.amounts_at_creation[payment.payment_id]
+            assert all(line.amount == at_creation[line.invoice_id] for line in payment.lines)
+
+    @staticmethod
+    def a_paid_invoice_costs_what_its_payment_paid(payments: list[Any], invoices: list[Any]) -> None:
+        paid_for = {(p.payment_id, line.invoice_id): line.amount for p in payments for line in p.lines}
+        for invoice in invoices:
+            if invoice.status is InvoiceStatus.PAID:
+                assert invoice.amount == paid_for[(invoice.paid_by, invoice.invoice_id)]
 
     def no_invoice_is_held_by_two_live_payments(self, payments: list[Any], invoices: list[Any]) -> None:
         live = [p for p in payments if p.status_at(self.now) in LIVE]
