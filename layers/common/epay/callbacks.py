@@ -25,13 +25,13 @@ from epay.money import Money
 from epay.observability import logger, metrics
 from epay.payment_service import GatewaySecrets, held_by
 from epay.payments import (
-    LIVE,
-    SETTLEABLE,
     Payment,
+    PaymentEvent,
     PaymentStatus,
     Reference,
     UnappliedFunds,
     UnappliedReason,
+    allows,
 )
 from epay.store import (
     EventAlreadyApplied,
@@ -79,7 +79,7 @@ class Notice:
     currency: str
     transaction_id: str
     fingerprint: str
-    end_status: PaymentStatus | None = None
+    end_event: PaymentEvent | None = None
     error: str | None = None
     reference: str | None = None
     event: tuple[str, str] | None = None
@@ -202,7 +202,7 @@ class CallbackService:
             currency=notification.currency,
             transaction_id=notification.transaction_id or "",
             fingerprint=f"M2T|{notification.transaction_id or notification.event_id}",
-            end_status=PaymentStatus(notification.status) if notification.status in _M2T_ENDINGS else None,
+            end_event=_M2T_ENDINGS.get(notification.status),
             error=_clean_error(f"M2T {notification.status}") if notification.status in _M2T_ENDINGS else None,
             reference=notification.reference,
             # M2T numbers events per order: the same event id on two orders is two events.
@@ -396,16 +396,14 @@ class CallbackService:
     ) -> Outcome:
         if notice.kind is Kind.SUCCESS:
             return self._succeed(notice, payment, now, evidence)
-        if notice.kind is Kind.DECLINE and payment.status is PaymentStatus.PENDING:
-            self.store.transition(
-                payment, payment.with_status(payment.status, last_error=notice.error), evidence(Outcome.DECLINED)
-            )
+        if notice.kind is Kind.DECLINE and allows(payment.status, PaymentEvent.ATTEMPT_DECLINED):
+            declined = payment.advance(PaymentEvent.ATTEMPT_DECLINED, last_error=notice.error)
+            self.store.transition(payment, declined, evidence(Outcome.DECLINED))
             return Outcome.DECLINED
-        if notice.kind is Kind.END and payment.status in LIVE:
+        if notice.kind is Kind.END and notice.end_event is not None and allows(payment.status, notice.end_event):
             if not self._amount_matches(notice, payment):
                 return self._keep(Outcome.MISMATCH, evidence)
-            assert notice.end_status is not None
-            ended = payment.with_status(notice.end_status, last_error=notice.error)
+            ended = payment.advance(notice.end_event, last_error=notice.error)
             self._move(
                 payment, ended, evidence(Outcome.ENDED), release=held_by(self.store, payment), event=notice.event
             )
@@ -436,9 +434,8 @@ class CallbackService:
                 return self._keep(Outcome.MISMATCH, evidence)
             reason = UnappliedReason.AMOUNT_MISMATCH if notice.currency_ok else UnappliedReason.CURRENCY_MISMATCH
             return self._unapplied(notice, payment, reason, now, evidence, Outcome.MISMATCH)
-        assert payment.status in SETTLEABLE
-        paid = payment.with_status(
-            PaymentStatus.PAID,
+        paid = payment.advance(
+            PaymentEvent.SETTLED,
             paid_at=now,
             gateway_transaction_id=notice.transaction_id or None,
             settled_by=notice.fingerprint,
@@ -494,8 +491,8 @@ class CallbackService:
         outcome: Outcome,
     ) -> Outcome:
         """Money was taken or authorised but cannot settle these invoices: an operator must void or refund."""
-        flagged = payment.with_status(
-            PaymentStatus.NEEDS_REVIEW,
+        flagged = payment.advance(
+            PaymentEvent.FLAGGED,
             review_reason=reason,
             gateway_transaction_id=notice.transaction_id or None,
             settled_by=notice.fingerprint,
@@ -513,13 +510,14 @@ class CallbackService:
     ) -> Outcome:
         if payment.reference is not None and payment.reference.code == notice.reference:
             return self._keep(Outcome.DUPLICATE, evidence)
-        if payment.status is not PaymentStatus.PENDING or not payment.is_live(now) or not notice.reference:
+        live = payment.is_live(now)
+        if not allows(payment.status, PaymentEvent.REFERENCE_ISSUED) or not live or not notice.reference:
             return self._keep(Outcome.RECORDED, evidence)
         if not self._amount_matches(notice, payment):
             return self._keep(Outcome.MISMATCH, evidence)
         until = now + self.settings.reference_hold_seconds
-        awaiting = payment.with_status(
-            PaymentStatus.AWAITING_SETTLEMENT, reference=Reference(notice.reference, until), expires_at=until
+        awaiting = payment.advance(
+            PaymentEvent.REFERENCE_ISSUED, reference=Reference(notice.reference, until), expires_at=until
         )
         try:
             self._move(payment, awaiting, evidence(Outcome.REFERENCE_ISSUED), extend_holds_to=until, event=notice.event)
@@ -553,7 +551,11 @@ class CallbackService:
         return notice.currency_ok and notice.amount == payment.amount
 
 
-_M2T_ENDINGS = frozenset({"FAILED", "CANCELLED", "EXPIRED"})
+_M2T_ENDINGS = {
+    "FAILED": PaymentEvent.GATEWAY_FAILED,
+    "CANCELLED": PaymentEvent.GATEWAY_CANCELLED,
+    "EXPIRED": PaymentEvent.GATEWAY_EXPIRED,
+}
 # Which payments each channel may speak for: a valid CMI signature says nothing about an M2T payment.
 _CHANNELS = {"CMI": ("CMI", "CARD"), "FATOURATI": ("CMI", "FATOURATI")}
 

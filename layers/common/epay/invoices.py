@@ -9,6 +9,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
+from epay.clock import has_lapsed
 from epay.money import Money
 
 
@@ -33,7 +34,7 @@ class Hold:
     expires_at: int
 
     def is_live(self, now: int) -> bool:
-        return now < self.expires_at
+        return not has_lapsed(self.expires_at, now)
 
 
 def invoice_id_for(subscription_code: str, issuer_code: str, invoice_number: str) -> str:

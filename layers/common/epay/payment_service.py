@@ -18,6 +18,7 @@ from epay.payments import (
     Gateway,
     Payer,
     Payment,
+    PaymentEvent,
     PaymentLine,
     PaymentStatus,
     Reference,
@@ -239,7 +240,7 @@ class PaymentService:
                 raise errors.payment_not_found()
             if not payment.is_live(now):
                 raise errors.payment_not_cancellable()
-            cancelled = payment.with_status(PaymentStatus.CANCELLED)
+            cancelled = payment.advance(PaymentEvent.CANCELLED_BY_PAYER)
             try:
                 self.store.transition(payment, cancelled, evidence=None, release=held_by(self.store, payment))
             except (PaymentChanged, InvoicesUnavailable):

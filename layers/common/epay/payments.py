@@ -2,6 +2,10 @@
 
 A payment holds a set of one issuer's invoices from creation until it settles, ends, or its hold expires.
 Expiry is read lazily: nothing sweeps; a `PENDING` payment past `expires_at` simply reads as `EXPIRED`.
+
+The state machine is data: `TRANSITIONS` lists every `(status, event) -> status` move, every state change goes
+through `Payment.advance`, and a move that is not in the table raises `IllegalTransition`. docs/architecture.md
+shows the same table (a test holds them equal).
 """
 
 from __future__ import annotations
@@ -9,9 +13,12 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
+from epay.clock import has_lapsed
 from epay.invoices import Issuer
 from epay.money import Money
 
@@ -29,6 +36,63 @@ class PaymentStatus(StrEnum):
 LIVE = frozenset({PaymentStatus.PENDING, PaymentStatus.AWAITING_SETTLEMENT})
 # A verified success may still settle a payment the payer's side has ended: the payer did pay (api.md §3).
 SETTLEABLE = LIVE | {PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, PaymentStatus.FAILED}
+
+
+class PaymentEvent(StrEnum):
+    """What can happen to a payment after its creation."""
+
+    REFERENCE_ISSUED = "REFERENCE_ISSUED"  # M2T issued a TASHILAT reference
+    ATTEMPT_DECLINED = "ATTEMPT_DECLINED"  # a card attempt was refused; the payer may try again on the gateway's page
+    CANCELLED_BY_PAYER = "CANCELLED_BY_PAYER"
+    GATEWAY_FAILED = "GATEWAY_FAILED"
+    GATEWAY_CANCELLED = "GATEWAY_CANCELLED"
+    GATEWAY_EXPIRED = "GATEWAY_EXPIRED"
+    HOLD_LAPSED = "HOLD_LAPSED"  # read lazily: nothing sweeps
+    SETTLED = "SETTLED"  # a verified success paid every invoice
+    FLAGGED = "FLAGGED"  # money taken or authorised that could not settle the invoices
+
+
+P, E = PaymentStatus, PaymentEvent
+TRANSITION_ROWS: tuple[tuple[PaymentStatus, PaymentEvent, PaymentStatus], ...] = (
+    (P.PENDING, E.REFERENCE_ISSUED, P.AWAITING_SETTLEMENT),
+    (P.PENDING, E.ATTEMPT_DECLINED, P.PENDING),
+    *((status, E.CANCELLED_BY_PAYER, P.CANCELLED) for status in (P.PENDING, P.AWAITING_SETTLEMENT)),
+    *((status, E.GATEWAY_FAILED, P.FAILED) for status in (P.PENDING, P.AWAITING_SETTLEMENT)),
+    *((status, E.GATEWAY_CANCELLED, P.CANCELLED) for status in (P.PENDING, P.AWAITING_SETTLEMENT)),
+    *((status, E.GATEWAY_EXPIRED, P.EXPIRED) for status in (P.PENDING, P.AWAITING_SETTLEMENT)),
+    *((status, E.HOLD_LAPSED, P.EXPIRED) for status in (P.PENDING, P.AWAITING_SETTLEMENT)),
+    *((status, E.SETTLED, P.PAID) for status in (P.PENDING, P.AWAITING_SETTLEMENT, P.CANCELLED, P.EXPIRED, P.FAILED)),
+    *(
+        (status, E.FLAGGED, P.NEEDS_REVIEW)
+        for status in (P.PENDING, P.AWAITING_SETTLEMENT, P.CANCELLED, P.EXPIRED, P.FAILED)
+    ),
+)
+TRANSITIONS: Mapping[tuple[PaymentStatus, PaymentEvent], PaymentStatus] = {
+    (source, event): target for source, event, target in TRANSITION_ROWS
+}
+del P, E
+
+
+class IllegalTransition(Exception):
+    """A state change the table does not allow: a defect, never something a caller may retry."""
+
+    def __init__(self, status: PaymentStatus, event: PaymentEvent) -> None:
+        super().__init__(f"no transition from {status.value} on {event.value}")
+        self.status = status
+        self.event = event
+
+
+def allows(status: PaymentStatus, event: PaymentEvent) -> bool:
+    """True when `event` may happen to a payment in `status`."""
+    return (status, event) in TRANSITIONS
+
+
+def next_status(status: PaymentStatus, event: PaymentEvent) -> PaymentStatus:
+    """Where `event` takes a payment in `status`; `IllegalTransition` when nowhere."""
+    try:
+        return TRANSITIONS[(status, event)]
+    except KeyError:
+        raise IllegalTransition(status, event) from None
 
 
 class Gateway(StrEnum):
@@ -142,12 +206,18 @@ class Payment:
 
     def status_at(self, now: int) -> PaymentStatus:
         """The status as the contract shows it: a live payment past its expiry reads as `EXPIRED`."""
-        if self.status in LIVE and now >= self.expires_at:
-            return PaymentStatus.EXPIRED
+        if allows(self.status, PaymentEvent.HOLD_LAPSED) and has_lapsed(self.expires_at, now):
+            return next_status(self.status, PaymentEvent.HOLD_LAPSED)
         return self.status
 
     def is_live(self, now: int) -> bool:
         return self.status_at(now) in LIVE
 
-    def with_status(self, status: PaymentStatus, **changes: object) -> Payment:
-        return replace(self, status=status, version=self.version + 1, **changes)  # type: ignore[arg-type]
+    def advance(self, event: PaymentEvent, **changes: Any) -> Payment:
+        """This payment after `event` (a new version), with the attributes the event changes.
+
+        Raises `IllegalTransition` when the table has no move for `event` from this payment's stored status.
+        """
+        if "status" in changes or "version" in changes:
+            raise ValueError("status and version change only through the transition table")
+        return replace(self, status=next_status(self.status, event), version=self.version + 1, **changes)

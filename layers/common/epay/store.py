@@ -26,6 +26,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from epay.clock import lapsed_condition
 from epay.errors import StoreUnavailable
 from epay.evidence import CallbackEvidence
 from epay.invoices import (
@@ -486,7 +487,7 @@ class Store:
         else:
             removes += ["#lpk", "#lsk"]
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        condition = "(attribute_not_exists(#st) OR #st <> :paid) AND (attribute_not_exists(#hold) OR #hold <= :now)"
+        condition = f"(attribute_not_exists(#st) OR #st <> :paid) AND {lapsed_condition('#hold')}"
         try:
             with _translated_failures():
                 self.client.update_item(
@@ -553,7 +554,7 @@ class Store:
                         "UpdateExpression": "SET hold_payment_id = :pid, hold_expires_at = :exp",
                         "ConditionExpression": (
                             "#st = :unpaid AND subscription_code = :code AND issuer_code = :issuer AND amount = :amt"
-                            " AND (attribute_not_exists(hold_expires_at) OR hold_expires_at <= :now)"
+                            f" AND {lapsed_condition('hold_expires_at')}"
                         ),
                         "ExpressionAttributeNames": {"#st": "status"},
                         "ExpressionAttributeValues": {
@@ -640,8 +641,8 @@ class Store:
                     "REMOVE list_pk, list_sk, hold_payment_id, hold_expires_at"
                 ),
                 "ConditionExpression": (
-                    "#st = :unpaid AND amount = :amt AND (hold_payment_id = :pid"
-                    " OR attribute_not_exists(hold_expires_at) OR hold_expires_at <= :now)"
+                    "#st = :unpaid AND amount = :amt"
+                    f" AND (hold_payment_id = :pid OR {lapsed_condition('hold_expires_at')})"
                 ),
                 "ExpressionAttributeNames": {"#st": "status"},
                 "ExpressionAttributeValues": {
