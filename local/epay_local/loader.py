@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, Valida
 
 from epay.invoices import Invoice, InvoiceStatus, Issuer
 from epay.money import Money
+from epay.ports import UpsertOutcome
 from epay.schemas import AmountText, InvoiceNumber, IsoDate, IssuerCode, SubscriptionCode
-from epay.store import Store, UpsertOutcome
+from epay.store import Store
 
 MAX_LINE_BYTES = 8192
 

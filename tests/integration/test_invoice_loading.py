@@ -2,8 +2,8 @@
 
 from epay.invoices import InvoiceStatus
 from epay.lookup import criteria_from
+from epay.ports import UpsertOutcome
 from epay.schemas import SearchRequest
-from epay.store import UpsertOutcome
 from epay_local.loader import load_invoices
 from tests.support.factories import an_invoice, put_hold
 

@@ -36,8 +36,8 @@ from epay.invoices import InvoiceStatus
 from epay.lookup import criteria_from
 from epay.money import Money, total
 from epay.payments import LIVE, PaymentStatus
+from epay.ports import UpsertOutcome
 from epay.schemas import PaymentRequest, SearchRequest
-from epay.store import UpsertOutcome
 from epay_local.moto_isolation import serialise_moto_dynamodb
 from epay_local.tables import ensure_tables, local_table_names
 from tests.conftest import TEST_ENVIRONMENT

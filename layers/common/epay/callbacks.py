@@ -33,13 +33,14 @@ from epay.payments import (
     UnappliedReason,
     allows,
 )
-from epay.store import (
+from epay.ports import (
     EventAlreadyApplied,
     EventAppliedElsewhere,
     FundsAlreadyRecorded,
+    InvoiceStore,
     InvoicesUnavailable,
     PaymentChanged,
-    Store,
+    PaymentStore,
 )
 
 _ATTEMPTS = 8
@@ -137,7 +138,8 @@ def _failing_with(
 
 @dataclass(frozen=True)
 class CallbackService:
-    store: Store
+    invoices: InvoiceStore
+    payments: PaymentStore
     settings: Settings
     secrets: GatewaySecrets
 
@@ -307,11 +309,11 @@ class CallbackService:
     def _payment_id_for_reference(self, reference: str) -> str | None:
         if not fatourati.is_valid_reference(reference):
             return None
-        return self.store.payment_id_for_reference(reference)
+        return self.payments.payment_id_for_reference(reference)
 
     def _payment_for_reference(self, reference: str) -> Payment | None:
         payment_id = self._payment_id_for_reference(reference)
-        return self.store.get_payment(payment_id) if payment_id else None
+        return self.payments.get_payment(payment_id) if payment_id else None
 
     # -- the shared engine ----------------------------------------------------------------------------------
 
@@ -324,7 +326,7 @@ class CallbackService:
     def _record(self, evidence: CallbackEvidence) -> None:
         """Keep evidence of a callback that changes nothing; losing it must not change the answer."""
         try:
-            self.store.record_evidence(evidence)
+            self.payments.record_evidence(evidence)
         except Exception:
             logger.exception("callback evidence not stored", extra={"gateway": evidence.gateway})
 
@@ -374,7 +376,7 @@ class CallbackService:
         """
         collided_at: int | None = None
         for _attempt in range(_ATTEMPTS):
-            payment = self.store.get_payment(notice.payment_id) if notice.payment_id else None
+            payment = self.payments.get_payment(notice.payment_id) if notice.payment_id else None
             if payment is None or not _addressed_to(notice, payment):
                 return None
             if collided_at == payment.version:
@@ -398,14 +400,14 @@ class CallbackService:
             return self._succeed(notice, payment, now, evidence)
         if notice.kind is Kind.DECLINE and allows(payment.status, PaymentEvent.ATTEMPT_DECLINED):
             declined = payment.advance(PaymentEvent.ATTEMPT_DECLINED, last_error=notice.error)
-            self.store.transition(payment, declined, evidence(Outcome.DECLINED))
+            self.payments.transition(payment, declined, evidence(Outcome.DECLINED))
             return Outcome.DECLINED
         if notice.kind is Kind.END and notice.end_event is not None and allows(payment.status, notice.end_event):
             if not self._amount_matches(notice, payment):
                 return self._keep(Outcome.MISMATCH, evidence)
             ended = payment.advance(notice.end_event, last_error=notice.error)
             self._move(
-                payment, ended, evidence(Outcome.ENDED), release=held_by(self.store, payment), event=notice.event
+                payment, ended, evidence(Outcome.ENDED), release=held_by(self.invoices, payment), event=notice.event
             )
             metrics.add_metric(name="PaymentsFailed", unit="Count", value=1)
             return Outcome.ENDED
@@ -442,7 +444,7 @@ class CallbackService:
             last_error=None,
         )
         try:
-            self.store.settle(payment, paid, now, evidence(Outcome.SETTLED), notice.event)
+            self.payments.settle(payment, paid, now, evidence(Outcome.SETTLED), notice.event)
         except InvoicesUnavailable as unavailable:
             if notice.requires_live:
                 return self._keep(Outcome.NOT_PAYABLE, evidence)
@@ -472,7 +474,7 @@ class CallbackService:
             fingerprint=notice.fingerprint,
         )
         try:
-            self.store.record_unapplied(payment, funds, evidence(outcome))
+            self.payments.record_unapplied(payment, funds, evidence(outcome))
         except FundsAlreadyRecorded:
             return self._keep(outcome, evidence)
         metrics.add_metric(name="UnappliedFunds", unit="Count", value=1)
@@ -497,7 +499,7 @@ class CallbackService:
             gateway_transaction_id=notice.transaction_id or None,
             settled_by=notice.fingerprint,
         )
-        self._move(payment, flagged, evidence(outcome), release=held_by(self.store, payment), event=notice.event)
+        self._move(payment, flagged, evidence(outcome), release=held_by(self.invoices, payment), event=notice.event)
         metrics.add_metric(name="NeedsReview", unit="Count", value=1)
         logger.error(
             "payment needs review: money taken but invoices not settled",
@@ -535,7 +537,7 @@ class CallbackService:
         event: tuple[str, str] | None = None,
     ) -> None:
         try:
-            self.store.transition(payment, changed, evidence, release, extend_holds_to, event)
+            self.payments.transition(payment, changed, evidence, release, extend_holds_to, event)
         except InvoicesUnavailable as lost:
             if release is not None:
                 # A hold we meant to free was freed or taken meanwhile: read again and decide again.

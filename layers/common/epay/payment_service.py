@@ -28,6 +28,7 @@ from epay.payments import (
     issues_reference_at_creation,
     new_payment_id,
 )
+from epay.ports import InvoiceStore, InvoicesUnavailable, PaymentChanged, PaymentStore, ReferenceTaken
 from epay.ratelimit import RateLimiter
 from epay.schemas import (
     IssuerOut,
@@ -39,7 +40,6 @@ from epay.schemas import (
     ReferenceOut,
     UnappliedFundsOut,
 )
-from epay.store import InvoicesUnavailable, PaymentChanged, ReferenceTaken, Store
 
 FATOURATI_CHANNELS = ["E-BANKING", "M-BANKING"]
 TASHILAT_CHANNELS = ["TASHILAT"]
@@ -98,19 +98,20 @@ def payment_view(payment: Payment, now: int, unapplied: Sequence[UnappliedFunds]
     )
 
 
-def held_by(store: Store, payment: Payment) -> list[str]:
+def held_by(invoices: InvoiceStore, payment: Payment) -> list[str]:
     """The payment's invoices that it still holds (the others were freed, or taken after its hold lapsed)."""
-    invoices = store.get_invoices(payment.invoice_ids)
+    found = invoices.get_invoices(payment.invoice_ids)
     return [
         invoice_id
-        for invoice_id, invoice in invoices.items()
+        for invoice_id, invoice in found.items()
         if invoice.hold is not None and invoice.hold.payment_id == payment.payment_id
     ]
 
 
 @dataclass(frozen=True)
 class PaymentService:
-    store: Store
+    invoices: InvoiceStore
+    payments: PaymentStore
     limiter: RateLimiter
     settings: Settings
     secrets: GatewaySecrets
@@ -129,7 +130,7 @@ class PaymentService:
         payment = self._new_payment(request, gateway, invoices, now)
         for _attempt in range(_ATTEMPTS):
             try:
-                self.store.create_payment(payment, now)
+                self.payments.create_payment(payment, now)
                 break
             except ReferenceTaken:
                 payment = self._new_payment(request, gateway, invoices, now)
@@ -164,7 +165,7 @@ class PaymentService:
         )
 
     def _selected_invoices(self, request: PaymentRequest, now: int) -> list[Invoice]:
-        found = self.store.get_invoices(request.invoice_ids)
+        found = self.invoices.get_invoices(request.invoice_ids)
         invoices = [found.get(invoice_id) for invoice_id in request.invoice_ids]
         if any(invoice is None or invoice.subscription_code != request.subscription_code for invoice in invoices):
             raise errors.invoice_not_found()
@@ -225,24 +226,24 @@ class PaymentService:
         )
 
     def view(self, payment_id: str, now: int) -> PaymentView:
-        payment = self.store.get_payment(payment_id) if is_payment_id(payment_id) else None
+        payment = self.payments.get_payment(payment_id) if is_payment_id(payment_id) else None
         if payment is None:
             raise errors.payment_not_found()
-        return payment_view(payment, now, self.store.unapplied_funds(payment_id))
+        return payment_view(payment, now, self.payments.unapplied_funds(payment_id))
 
     def cancel(self, payment_id: str, now: int) -> PaymentView:
         """End a live payment on the payer's request and free its invoices."""
         if not is_payment_id(payment_id):
             raise errors.payment_not_found()
         for _attempt in range(_ATTEMPTS):
-            payment = self.store.get_payment(payment_id)
+            payment = self.payments.get_payment(payment_id)
             if payment is None:
                 raise errors.payment_not_found()
             if not payment.is_live(now):
                 raise errors.payment_not_cancellable()
             cancelled = payment.advance(PaymentEvent.CANCELLED_BY_PAYER)
             try:
-                self.store.transition(payment, cancelled, evidence=None, release=held_by(self.store, payment))
+                self.payments.transition(payment, cancelled, evidence=None, release=held_by(self.invoices, payment))
             except (PaymentChanged, InvoicesUnavailable):
                 continue
             metrics.add_metric(name="PaymentsCancelled", unit="Count", value=1)

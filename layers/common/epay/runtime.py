@@ -74,7 +74,8 @@ def payment_service() -> PaymentService:
 
     config = settings()
     return PaymentService(
-        store=store(),
+        invoices=store(),
+        payments=store(),
         limiter=RateLimiter(store(), "payment", config.payment_limit_per_minute, service_key()),
         settings=config,
         secrets=gateway_secrets(),
@@ -85,7 +86,7 @@ def payment_service() -> PaymentService:
 def callback_service() -> CallbackService:
     from epay.callbacks import CallbackService
 
-    return CallbackService(store=store(), settings=settings(), secrets=gateway_secrets())
+    return CallbackService(invoices=store(), payments=store(), settings=settings(), secrets=gateway_secrets())
 
 
 @cache

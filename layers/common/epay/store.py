@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -49,6 +48,16 @@ from epay.payments import (
     Reference,
     UnappliedFunds,
     UnappliedReason,
+)
+from epay.ports import (
+    EventAlreadyApplied,
+    EventAppliedElsewhere,
+    FundsAlreadyRecorded,
+    InvoiceRefusal,
+    InvoicesUnavailable,
+    PaymentChanged,
+    ReferenceTaken,
+    UpsertOutcome,
 )
 
 UNPAID_INDEX = "unpaid-by-subscription"
@@ -255,48 +264,6 @@ def _unapplied_from_item(item: Item) -> UnappliedFunds:
     )
 
 
-class InvoiceRefusal(StrEnum):
-    """Why an invoice failed a hold or settlement condition, read from the item as it was."""
-
-    PAID = "paid"
-    HELD = "held by another payment"
-    CHANGED = "changed since the payment was created"
-
-
-class InvoicesUnavailable(Exception):
-    """Some invoices failed a hold or settlement condition (paid, held by another payment, changed)."""
-
-    def __init__(self, invoice_ids: list[str], refusals: dict[str, InvoiceRefusal] | None = None) -> None:
-        super().__init__(f"{len(invoice_ids)} invoice(s) unavailable")
-        self.invoice_ids = invoice_ids
-        self.refusals = refusals or {}
-
-    @property
-    def changed(self) -> bool:
-        """True when an invoice was reloaded with another amount (or withdrawn), not merely paid or held."""
-        return InvoiceRefusal.CHANGED in self.refusals.values()
-
-
-class ReferenceTaken(Exception):
-    """The payment reference drawn at random is already used."""
-
-
-class PaymentChanged(Exception):
-    """The payment moved since it was read (a concurrent callback or cancel): read again, decide again."""
-
-
-class EventAlreadyApplied(PaymentChanged):
-    """This gateway event was already applied to this payment (a concurrent copy won): read again, decide again."""
-
-
-class EventAppliedElsewhere(Exception):
-    """This gateway event (a Fatourati bank transaction) was already applied to another payment: final."""
-
-
-class FundsAlreadyRecorded(Exception):
-    """These unapplied funds (same gateway report) were already recorded on the payment."""
-
-
 _UNAVAILABLE_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -346,15 +313,12 @@ def _unavailable(failed: dict[str, Item], amounts: dict[str, Money]) -> Invoices
     return InvoicesUnavailable(list(refusals), refusals)
 
 
-class UpsertOutcome(StrEnum):
-    WRITTEN = "written"
-    KEPT_PAID = "kept: already paid"
-    KEPT_HELD = "kept: held by a payment in progress"
-
-
 @dataclass
 class Store:
-    """DynamoDB access for invoices and rate-limit counters."""
+    """DynamoDB access for invoices, payments (with their evidence) and rate-limit counters.
+
+    Implements the ports `InvoiceStore`, `PaymentStore` and `HitCounter` (`epay.ports`).
+    """
 
     client: Any
     table: str

@@ -1,0 +1,148 @@
+"""The small protocols the use cases talk to, and what they may raise.
+
+Each aggregate has its own store: invoices, payments (with their callback evidence and unapplied funds), counters.
+`epay.store.Store` implements them over DynamoDB; `tests/support/fakes.py` implements them in memory, and
+`tests/integration/test_store_contract.py` runs the same specification against both. Every method that changes
+several items is all-or-nothing, and its conditions are the state machine's: an exception below means nothing
+was written.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+
+from epay.evidence import CallbackEvidence
+from epay.invoices import Batch, Invoice, Position, SearchCriteria
+from epay.payments import Payment, UnappliedFunds
+from epay.ratelimit import HitCounter
+
+__all__ = [
+    "EventAlreadyApplied",
+    "EventAppliedElsewhere",
+    "FundsAlreadyRecorded",
+    "HitCounter",
+    "InvoiceRefusal",
+    "InvoiceStore",
+    "InvoicesUnavailable",
+    "PaymentChanged",
+    "PaymentStore",
+    "ReferenceTaken",
+    "UpsertOutcome",
+]
+
+
+class InvoiceRefusal(StrEnum):
+    """Why an invoice failed a hold or settlement condition, read from the item as it was."""
+
+    PAID = "paid"
+    HELD = "held by another payment"
+    CHANGED = "changed since the payment was created"
+
+
+class InvoicesUnavailable(Exception):
+    """Some invoices failed a hold or settlement condition (paid, held by another payment, changed)."""
+
+    def __init__(self, invoice_ids: list[str], refusals: dict[str, InvoiceRefusal] | None = None) -> None:
+        super().__init__(f"{len(invoice_ids)} invoice(s) unavailable")
+        self.invoice_ids = invoice_ids
+        self.refusals = refusals or {}
+
+    @property
+    def changed(self) -> bool:
+        """True when an invoice was reloaded with another amount (or withdrawn), not merely paid or held."""
+        return InvoiceRefusal.CHANGED in self.refusals.values()
+
+
+class ReferenceTaken(Exception):
+    """The payment reference drawn at random is already used."""
+
+
+class PaymentChanged(Exception):
+    """The payment moved since it was read (a concurrent callback or cancel): read again, decide again."""
+
+
+class EventAlreadyApplied(PaymentChanged):
+    """This gateway event was already applied to this payment (a concurrent copy won): read again, decide again."""
+
+
+class EventAppliedElsewhere(Exception):
+    """This gateway event (a Fatourati bank transaction) was already applied to another payment: final."""
+
+
+class FundsAlreadyRecorded(Exception):
+    """These unapplied funds (same gateway report) were already recorded on the payment."""
+
+
+class UpsertOutcome(StrEnum):
+    WRITTEN = "written"
+    KEPT_PAID = "kept: already paid"
+    KEPT_HELD = "kept: held by a payment in progress"
+
+
+class InvoiceStore(Protocol):
+    """Invoices: the unpaid listing, reads by id, and the issuers' loads."""
+
+    def read_unpaid(self, criteria: SearchCriteria, after: Position | None, limit: int) -> Batch:
+        """One read of a subscription's unpaid invoices in listing order, from after `after`."""
+        ...
+
+    def get_invoices(self, invoice_ids: list[str]) -> dict[str, Invoice]:
+        """The invoices that exist among `invoice_ids`, read consistently."""
+        ...
+
+    def upsert_invoice(self, invoice: Invoice, now: int) -> UpsertOutcome:
+        """Create or refresh an invoice; never alters a paid or currently held one."""
+        ...
+
+
+class PaymentStore(Protocol):
+    """Payments, their holds on invoices, their references, applied gateway events and callback evidence."""
+
+    def create_payment(self, payment: Payment, now: int) -> None:
+        """The payment and a hold on each invoice, all or nothing (`InvoicesUnavailable`, `ReferenceTaken`)."""
+        ...
+
+    def get_payment(self, payment_id: str) -> Payment | None:
+        """One payment, read consistently."""
+        ...
+
+    def payment_id_for_reference(self, code: str) -> str | None:
+        """Which payment a reference belongs to."""
+        ...
+
+    def settle(
+        self,
+        payment: Payment,
+        settled: Payment,
+        now: int,
+        evidence: CallbackEvidence,
+        event: tuple[str, str] | None = None,
+    ) -> None:
+        """The payment and every invoice `PAID`, from the version read (`PaymentChanged`, `InvoicesUnavailable`,
+        `EventAlreadyApplied`, `EventAppliedElsewhere`)."""
+        ...
+
+    def transition(
+        self,
+        payment: Payment,
+        changed: Payment,
+        evidence: CallbackEvidence | None,
+        release: list[str] | None = None,
+        extend_holds_to: int | None = None,
+        event: tuple[str, str] | None = None,
+    ) -> None:
+        """The payment moved from the version read, its own holds released or extended, atomically."""
+        ...
+
+    def record_evidence(self, evidence: CallbackEvidence) -> bool:
+        """Keep a callback that changed nothing; False when it was only counted."""
+        ...
+
+    def record_unapplied(self, payment: Payment, funds: UnappliedFunds, evidence: CallbackEvidence) -> None:
+        """Keep, once per gateway report, money that settles nothing (`FundsAlreadyRecorded`)."""
+        ...
+
+    def unapplied_funds(self, payment_id: str) -> list[UnappliedFunds]:
+        """The unapplied funds recorded on a payment, oldest first."""
+        ...
