@@ -1,0 +1,293 @@
+"""One specification of the store ports, run against the DynamoDB store (on moto) and the in-memory fakes.
+
+The fakes stand in for DynamoDB in the use cases' unit tests; this is what keeps them honest: every condition the
+real transactions encode (holds, settlement, versions, applied events, unapplied funds, issuers' reloads) is
+checked here on both, with the same outcome and the same explanation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from epay import runtime
+from epay.evidence import CallbackEvidence
+from epay.invoices import Invoice, InvoiceStatus, SearchCriteria
+from epay.money import Money, total
+from epay.payments import (
+    Gateway,
+    Payer,
+    Payment,
+    PaymentEvent,
+    PaymentLine,
+    PaymentStatus,
+    Reference,
+    UnappliedFunds,
+    UnappliedReason,
+)
+from epay.ports import (
+    EventAlreadyApplied,
+    EventAppliedElsewhere,
+    FundsAlreadyRecorded,
+    InvoiceRefusal,
+    InvoicesUnavailable,
+    PaymentChanged,
+    ReferenceTaken,
+    UpsertOutcome,
+)
+from tests.support.factories import an_invoice
+from tests.support.fakes import in_memory_stores
+
+NOW = 1_795_774_500
+CODE = "ST01"
+_serial = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["dynamodb", "in-memory"])
+def stores(request: pytest.FixtureRequest) -> tuple[Any, Any]:
+    """(invoice store, payment store) of one kind."""
+    if request.param == "dynamodb":
+        request.getfixturevalue("dynamodb")
+        return runtime.store(), runtime.store()
+    return in_memory_stores()
+
+
+def loaded(stores: tuple[Any, Any], *invoices: Invoice) -> list[Invoice]:
+    for invoice in invoices:
+        assert stores[0].upsert_invoice(invoice, NOW) is UpsertOutcome.WRITTEN
+    return list(invoices)
+
+
+def a_payment(invoices: list[Invoice], *, expires_at: int = NOW + 1800, reference: str | None = None) -> Payment:
+    return Payment(
+        payment_id=f"PAY-CONTRACT-{next(_serial)}",
+        subscription_code=CODE,
+        issuer=invoices[0].issuer,
+        gateway=Gateway.CMI,
+        method="FATOURATI" if reference else "CARD",
+        lines=tuple(PaymentLine(i.invoice_id, i.invoice_number, i.amount) for i in invoices),
+        amount=total([i.amount for i in invoices]),
+        payer=Payer("Société Maritime", "compta@example.ma"),
+        lang="fr",
+        status=PaymentStatus.AWAITING_SETTLEMENT if reference else PaymentStatus.PENDING,
+        created_at=NOW,
+        expires_at=expires_at,
+        reference=Reference(reference, expires_at) if reference else None,
+    )
+
+
+def evidence(payment: Payment | None = None) -> CallbackEvidence:
+    return CallbackEvidence("CMI", NOW * 1000, "0" * 64, True, "test", 200, payment.payment_id if payment else None)
+
+
+def invoice(stores: tuple[Any, Any], invoice_id: str) -> Invoice:
+    return stores[0].get_invoices([invoice_id])[invoice_id]
+
+
+def settled(payment: Payment) -> Payment:
+    return payment.advance(PaymentEvent.SETTLED, paid_at=NOW, settled_by="fp")
+
+
+def invoices_of(amounts: list[str]) -> list[Invoice]:
+    return [an_invoice(CODE, number=f"C-{next(_serial)}", amount=amount) for amount in amounts]
+
+
+# -- holds ----------------------------------------------------------------------------------------------------
+
+
+def test_creating_a_payment_holds_every_invoice_until_its_expiry(stores):
+    first, second = loaded(stores, *invoices_of(["10.00", "20.00"]))
+    payment = a_payment([first, second])
+    stores[1].create_payment(payment, NOW)
+    assert stores[1].get_payment(payment.payment_id) == payment
+    assert {invoice(stores, i.invoice_id).hold.payment_id for i in (first, second)} == {payment.payment_id}
+
+
+def test_a_held_invoice_refuses_a_second_payment_and_nothing_of_it_is_written(stores):
+    held, free = loaded(stores, *invoices_of(["10.00", "20.00"]))
+    stores[1].create_payment(a_payment([held]), NOW)
+    late = a_payment([free, held])
+    with pytest.raises(InvoicesUnavailable) as refused:
+        stores[1].create_payment(late, NOW)
+    assert refused.value.refusals == {held.invoice_id: InvoiceRefusal.HELD}
+    assert stores[1].get_payment(late.payment_id) is None
+    assert invoice(stores, free.invoice_id).hold is None
+
+
+def test_a_lapsed_hold_lets_another_payment_hold_the_invoice(stores):
+    (contested,) = loaded(stores, *invoices_of(["10.00"]))
+    stores[1].create_payment(a_payment([contested], expires_at=NOW + 10), NOW)
+    later = a_payment([contested], expires_at=NOW + 4000)
+    stores[1].create_payment(later, NOW + 10)
+    assert invoice(stores, contested.invoice_id).hold.payment_id == later.payment_id
+
+
+def test_an_invoice_reloaded_at_another_amount_refuses_a_payment_computed_from_the_old_one(stores):
+    (original,) = loaded(stores, *invoices_of(["10.00"]))
+    stale = a_payment([original])
+    stores[0].upsert_invoice(an_invoice(CODE, number=original.invoice_number, amount="99.00"), NOW)
+    with pytest.raises(InvoicesUnavailable) as refused:
+        stores[1].create_payment(stale, NOW)
+    assert refused.value.changed
+
+
+def test_a_reference_already_in_use_is_refused(stores):
+    first, second = loaded(stores, *invoices_of(["10.00", "20.00"]))
+    stores[1].create_payment(a_payment([first], reference="123456789012"), NOW)
+    with pytest.raises(ReferenceTaken):
+        stores[1].create_payment(a_payment([second], reference="123456789012"), NOW)
+    assert invoice(stores, second.invoice_id).hold is None
+
+
+# -- settlement -----------------------------------------------------------------------------------------------
+
+
+def test_settling_pays_the_payment_and_every_invoice_at_once(stores):
+    invoices = loaded(stores, *invoices_of(["10.00", "20.00"]))
+    payment = a_payment(invoices)
+    stores[1].create_payment(payment, NOW)
+    stores[1].settle(payment, settled(payment), NOW, evidence(payment))
+    assert stores[1].get_payment(payment.payment_id).status is PaymentStatus.PAID
+    for item in invoices:
+        paid = invoice(stores, item.invoice_id)
+        assert (paid.status, paid.paid_by, paid.hold) == (InvoiceStatus.PAID, payment.payment_id, None)
+
+
+def test_settling_from_a_stale_version_is_refused(stores):
+    invoices = loaded(stores, *invoices_of(["10.00"]))
+    payment = a_payment(invoices)
+    stores[1].create_payment(payment, NOW)
+    stores[1].settle(payment, settled(payment), NOW, evidence(payment))
+    with pytest.raises(PaymentChanged):
+        stores[1].settle(payment, settled(payment), NOW, evidence(payment))
+
+
+def test_an_invoice_reloaded_at_another_amount_is_never_settled_and_nothing_is_written(stores):
+    (original,) = loaded(stores, *invoices_of(["1020.00"]))
+    payment = a_payment([original], expires_at=NOW + 10)
+    stores[1].create_payment(payment, NOW)
+    stores[0].upsert_invoice(an_invoice(CODE, number=original.invoice_number, amount="5000.00"), NOW + 20)
+    with pytest.raises(InvoicesUnavailable) as refused:
+        stores[1].settle(payment, settled(payment), NOW + 30, evidence(payment))
+    assert refused.value.refusals == {original.invoice_id: InvoiceRefusal.CHANGED}
+    assert stores[1].get_payment(payment.payment_id) == payment
+    assert (invoice(stores, original.invoice_id).status, str(invoice(stores, original.invoice_id).amount)) == (
+        InvoiceStatus.UNPAID,
+        "5000.00",
+    )
+
+
+def test_an_invoice_paid_by_another_payment_is_not_settled_again(stores):
+    (contested,) = loaded(stores, *invoices_of(["10.00"]))
+    lapsed = a_payment([contested], expires_at=NOW + 10)
+    stores[1].create_payment(lapsed, NOW)
+    winner = a_payment([contested], expires_at=NOW + 4000)
+    stores[1].create_payment(winner, NOW + 10)
+    stores[1].settle(winner, settled(winner), NOW + 20, evidence(winner))
+    with pytest.raises(InvoicesUnavailable) as refused:
+        stores[1].settle(lapsed, settled(lapsed), NOW + 30, evidence(lapsed))
+    assert refused.value.refusals == {contested.invoice_id: InvoiceRefusal.PAID}
+    assert not refused.value.changed
+
+
+def test_an_event_is_applied_once_and_to_one_payment_only(stores):
+    first_invoices, second_invoices = loaded(stores, *invoices_of(["10.00", "20.00"]))
+    first, second = a_payment([first_invoices]), a_payment([second_invoices])
+    stores[1].create_payment(first, NOW)
+    stores[1].create_payment(second, NOW)
+    declined = first.advance(PaymentEvent.ATTEMPT_DECLINED, last_error="05")
+    stores[1].transition(first, declined, evidence(first), event=("FATOURATI", "TX-1"))
+    # The same event again for the same payment, even from its new version: already applied
+    with pytest.raises(EventAlreadyApplied):
+        stores[1].transition(
+            declined, declined.advance(PaymentEvent.ATTEMPT_DECLINED), None, event=("FATOURATI", "TX-1")
+        )
+    # The same event for another payment: applied elsewhere, and nothing of the second payment changes
+    with pytest.raises(EventAppliedElsewhere):
+        stores[1].settle(second, settled(second), NOW, evidence(second), ("FATOURATI", "TX-1"))
+    assert stores[1].get_payment(second.payment_id) == second
+    assert invoice(stores, second_invoices.invoice_id).status is InvoiceStatus.UNPAID
+
+
+# -- transitions ----------------------------------------------------------------------------------------------
+
+
+def test_releasing_frees_only_the_payments_own_holds(stores):
+    mine, theirs = loaded(stores, *invoices_of(["10.00", "20.00"]))
+    payment = a_payment([mine, theirs], expires_at=NOW + 10)
+    stores[1].create_payment(payment, NOW)
+    other = a_payment([theirs], expires_at=NOW + 4000)
+    stores[1].create_payment(other, NOW + 10)
+    cancelled = payment.advance(PaymentEvent.CANCELLED_BY_PAYER)
+    with pytest.raises(InvoicesUnavailable):
+        stores[1].transition(payment, cancelled, None, release=[mine.invoice_id, theirs.invoice_id])
+    assert stores[1].get_payment(payment.payment_id) == payment
+    stores[1].transition(payment, cancelled, None, release=[mine.invoice_id])
+    assert invoice(stores, mine.invoice_id).hold is None
+    assert invoice(stores, theirs.invoice_id).hold.payment_id == other.payment_id
+
+
+def test_extending_holds_moves_every_hold_of_the_payment(stores):
+    invoices = loaded(stores, *invoices_of(["10.00", "20.00"]))
+    payment = a_payment(invoices)
+    stores[1].create_payment(payment, NOW)
+    awaiting = payment.advance(PaymentEvent.REFERENCE_ISSUED, reference=Reference("7012345678", NOW + 9000))
+    stores[1].transition(payment, awaiting, evidence(payment), extend_holds_to=NOW + 9000)
+    assert {invoice(stores, i.invoice_id).hold.expires_at for i in invoices} == {NOW + 9000}
+
+
+# -- unapplied funds ------------------------------------------------------------------------------------------
+
+
+def test_unapplied_funds_are_kept_once_per_report_and_listed_oldest_first(stores):
+    invoices = loaded(stores, *invoices_of(["10.00"]))
+    payment = a_payment(invoices)
+    stores[1].create_payment(payment, NOW)
+
+    def report(fingerprint: str, at: int) -> UnappliedFunds:
+        return UnappliedFunds("M2T", fingerprint, Money(1000), "MAD", at, UnappliedReason.SECOND_PAYMENT, fingerprint)
+
+    stores[1].record_unapplied(payment, report("M2T|B", NOW + 5), evidence(payment))
+    stores[1].record_unapplied(payment, report("M2T|A", NOW + 1), evidence(payment))
+    with pytest.raises(FundsAlreadyRecorded):
+        stores[1].record_unapplied(payment, report("M2T|A", NOW + 9), evidence(payment))
+    assert [funds.fingerprint for funds in stores[1].unapplied_funds(payment.payment_id)] == ["M2T|A", "M2T|B"]
+    assert stores[1].get_payment(payment.payment_id) == payment
+
+
+# -- issuers' loads and the listing ---------------------------------------------------------------------------
+
+
+def test_a_reload_never_alters_a_paid_or_held_invoice_but_refreshes_a_free_one(stores):
+    paid, held, free = loaded(stores, *invoices_of(["10.00", "20.00", "30.00"]))
+    paying = a_payment([paid])
+    stores[1].create_payment(paying, NOW)
+    stores[1].settle(paying, settled(paying), NOW, evidence(paying))
+    stores[1].create_payment(a_payment([held]), NOW)
+
+    def reload(item: Invoice) -> UpsertOutcome:
+        return stores[0].upsert_invoice(an_invoice(CODE, number=item.invoice_number, amount="77.00"), NOW + 1)
+
+    assert [reload(item) for item in (paid, held, free)] == [
+        UpsertOutcome.KEPT_PAID,
+        UpsertOutcome.KEPT_HELD,
+        UpsertOutcome.WRITTEN,
+    ]
+    assert [str(invoice(stores, item.invoice_id).amount) for item in (paid, held, free)] == ["10.00", "20.00", "77.00"]
+
+
+def test_the_listing_reads_unpaid_invoices_in_order_across_reads(stores):
+    invoices = loaded(stores, *invoices_of([f"{10 + index}.00" for index in range(7)]))
+    paying = a_payment(invoices[:1])
+    stores[1].create_payment(paying, NOW)
+    stores[1].settle(paying, settled(paying), NOW, evidence(paying))
+    listed, after = [], None
+    while True:
+        batch = stores[0].read_unpaid(SearchCriteria(CODE), after, 3)
+        listed += batch.invoices
+        if batch.resume_after is None:
+            break
+        after = batch.resume_after
+    expected = sorted(invoices[1:], key=lambda i: (i.position, i.invoice_id))
+    assert [i.invoice_id for i in listed] == [i.invoice_id for i in expected]
