@@ -29,6 +29,9 @@ def local_environment(host: str, port: int) -> dict[str, str]:
         "EPAY_PUBLIC_API_URL": base,
         "EPAY_FRONTEND_URL": f"{base}/",
         "EPAY_CURSOR_SECRET": secrets.token_urlsafe(32),
+        # Only the loader uses it. A new key at each start suits the embedded DynamoDB, which starts empty; with
+        # EPAY_DYNAMODB_ENDPOINT, set it to keep one across restarts (the loader refuses another key's table).
+        "EPAY_INVOICE_ID_KEY": secrets.token_urlsafe(32),
         # Local gateway keys: the simulators under /_sim/ sign and verify with the same values.
         "EPAY_CMI_STORE_KEY": secrets.token_urlsafe(24),
         "EPAY_M2T_SECRET": secrets.token_urlsafe(24),
@@ -70,11 +73,11 @@ def _start_embedded_dynamodb() -> Any:
 
 
 def _parse(lines: list[bytes], label: str) -> list[Any] | None:
-    """The file's invoices, or None after printing every bad line (then nothing may be written)."""
-    from epay_local.loader import InvalidInvoiceFile, parse_invoice_lines
+    """The file's records, or None after printing every bad line (then nothing may be written)."""
+    from epay_local.loader import InvalidInvoiceFile, parse_invoice_records
 
     try:
-        return parse_invoice_lines(lines)
+        return parse_invoice_records(lines)
     except InvalidInvoiceFile as error:
         print(f"{label}: nothing loaded, {len(error.problems)} invalid line(s):", file=sys.stderr)
         for problem in error.problems:
@@ -82,21 +85,26 @@ def _parse(lines: list[bytes], label: str) -> list[Any] | None:
         return None
 
 
-def _write(invoices: list[Any], label: str) -> None:
+def _write(records: list[Any], label: str) -> bool:
+    """Load the records with their keyed ids; False after saying why nothing was written (never the key)."""
     from epay import clock, runtime
-    from epay_local.loader import load_invoices
+    from epay_local.loader import InvoiceIdKeyProblem, invoice_id_key, load_invoices
 
-    outcomes = load_invoices(runtime.store(), invoices, clock.now())
+    try:
+        key = invoice_id_key()
+        invoices = [record.to_invoice(key) for record in records]
+        outcomes = load_invoices(runtime.store(), invoices, clock.now(), key)
+    except InvoiceIdKeyProblem as problem:
+        print(f"{label}: nothing loaded: {problem}", file=sys.stderr)
+        return False
     summary = ", ".join(f"{count} {outcome.value}" for outcome, count in sorted(outcomes.items()))
     print(f"{label}: {len(invoices)} invoice(s) read; {summary or 'nothing to do'}")
+    return True
 
 
 def _load(lines: list[bytes], label: str) -> bool:
-    invoices = _parse(lines, label)
-    if invoices is None:
-        return False
-    _write(invoices, label)
-    return True
+    records = _parse(lines, label)
+    return records is not None and _write(records, label)
 
 
 def _settings_are_valid() -> bool:
@@ -176,7 +184,8 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_invoices_command(args: argparse.Namespace) -> int:
+def _use_table(args: argparse.Namespace) -> None:
+    """Point the store at `--table` / `--endpoint-url` (an operator's tool: AWS credentials as usual)."""
     if args.table:
         os.environ["EPAY_TABLE"] = args.table
     if args.endpoint_url:
@@ -185,20 +194,22 @@ def load_invoices_command(args: argparse.Namespace) -> int:
     if os.environ.get("EPAY_DYNAMODB_ENDPOINT"):
         # Local endpoints accept any credentials; real AWS ones come from the usual AWS configuration.
         apply_defaults({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"{path}: no such file", file=sys.stderr)
-        return 2
-    invoices = _parse(path.read_bytes().splitlines(), str(path))
-    if invoices is None:
-        return 1
-    if os.environ.get("EPAY_DYNAMODB_ENDPOINT"):
         # A local endpoint (moto, DynamoDB Local) may be empty: give it the template's tables first.
         from epay_local.tables import ensure_tables, local_table_names
 
         ensure_tables(_dynamodb_client(), local_table_names(dict(os.environ)))
-    _write(invoices, str(path))
-    return 0
+
+
+def load_invoices_command(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    records = _parse(path.read_bytes().splitlines(), str(path))
+    if records is None:
+        return 1
+    _use_table(args)
+    return 0 if _write(records, str(path)) else 2
 
 
 def openapi_command(args: argparse.Namespace) -> int:

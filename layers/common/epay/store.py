@@ -55,6 +55,10 @@ NUMBER_INDEX = "unpaid-by-number"
 INVOICE_SK = "INVOICE"
 PAYMENT_SK = "PAYMENT"
 MAX_BATCH_GET = 100
+# An invoice may be refreshed (or moved) unless it is paid or a live payment holds it.
+_REFRESHABLE = "(attribute_not_exists(#st) OR #st <> :paid) AND (attribute_not_exists(#hold) OR #hold <= :now)"
+# Which invoice-id key made the table's invoice ids (`claim_invoice_id_key`).
+_ID_KEY_RECORD = {"pk": {"S": "CONFIG#INVOICE_ID_KEY"}, "sk": {"S": "CONFIG"}}
 
 Item = dict[str, dict[str, Any]]
 
@@ -349,6 +353,7 @@ class UpsertOutcome(StrEnum):
     WRITTEN = "written"
     KEPT_PAID = "kept: already paid"
     KEPT_HELD = "kept: held by a payment in progress"
+    MOVED = "written (moved from its legacy id)"
 
 
 @dataclass
@@ -434,8 +439,8 @@ class Store:
         item = response.get("Item")
         return invoice_from_item(item) if item else None
 
-    def upsert_invoice(self, invoice: Invoice, now: int) -> UpsertOutcome:
-        """Create or refresh an invoice from the operator's file; never alters a paid or currently held one."""
+    def _upsert_request(self, invoice: Invoice, now: int) -> dict[str, Any]:
+        """The conditional `UpdateItem` that creates or refreshes an invoice: not if paid or held by a live payment."""
         names = {
             "#sub": "subscription_code",
             "#num": "invoice_number",
@@ -486,17 +491,21 @@ class Store:
         else:
             removes += ["#lpk", "#lsk"]
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        condition = "(attribute_not_exists(#st) OR #st <> :paid) AND (attribute_not_exists(#hold) OR #hold <= :now)"
+        return {
+            "TableName": self.table,
+            "Key": _invoice_key(invoice.invoice_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": _REFRESHABLE,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def upsert_invoice(self, invoice: Invoice, now: int) -> UpsertOutcome:
+        """Create or refresh an invoice from the operator's file; never alters a paid or currently held one."""
         try:
             with _translated_failures():
                 self.client.update_item(
-                    TableName=self.table,
-                    Key=_invoice_key(invoice.invoice_id),
-                    UpdateExpression=expression,
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **self._upsert_request(invoice, now), ReturnValuesOnConditionCheckFailure="ALL_OLD"
                 )
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
@@ -507,24 +516,95 @@ class Store:
             return UpsertOutcome.KEPT_HELD
         return UpsertOutcome.WRITTEN
 
+    def replace_legacy_invoice(self, invoice: Invoice, legacy_id: str, now: int) -> UpsertOutcome | None:
+        """Move an invoice stored under its legacy id to its keyed id (`invoice.invoice_id`) with the file's values.
+
+        One transaction deletes the legacy item and upserts the keyed one, each under the upsert's rule (not paid,
+        not held by a live payment), so a payer never sees the invoice twice, or not at all, and a paid or held
+        invoice stays exactly as it is (`KEPT_PAID`, `KEPT_HELD`). None when no legacy item is left (moved
+        meanwhile): upsert the keyed id as usual.
+        """
+        keyed_update = {**self._upsert_request(invoice, now), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        failed = self._transact(
+            [
+                (
+                    "legacy",
+                    {
+                        "Delete": {
+                            "TableName": self.table,
+                            "Key": _invoice_key(legacy_id),
+                            "ConditionExpression": f"attribute_exists(pk) AND {_REFRESHABLE}",
+                            "ExpressionAttributeNames": {"#st": "status", "#hold": "hold_expires_at"},
+                            "ExpressionAttributeValues": {":paid": _s(InvoiceStatus.PAID.value), ":now": _n(now)},
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                ),
+                ("keyed", {"Update": keyed_update}),
+            ]
+        )
+        if not failed:
+            return UpsertOutcome.MOVED
+        blocking = failed.get("legacy", failed.get("keyed", {}))
+        if not blocking:
+            return None
+        paid = blocking.get("status", {}).get("S") == InvoiceStatus.PAID.value
+        return UpsertOutcome.KEPT_PAID if paid else UpsertOutcome.KEPT_HELD
+
+    def claim_invoice_id_key(self, fingerprint: str, now: int) -> str | None:
+        """Record which invoice-id key made this table's ids, the first time; later, check it is the same key.
+
+        Returns None when `fingerprint` is (now) the table's, else the fingerprint of the key the table was
+        loaded with: a loader holding another key would store every invoice a second time, so it must stop.
+        """
+        for _attempt in range(2):
+            with _translated_failures():
+                stored = self.client.get_item(TableName=self.table, Key=_ID_KEY_RECORD, ConsistentRead=True)
+            if "Item" in stored:
+                recorded = str(stored["Item"]["fingerprint"]["S"])
+                return None if recorded == fingerprint else recorded
+            try:
+                with _translated_failures():
+                    self.client.put_item(
+                        TableName=self.table,
+                        Item={
+                            **_ID_KEY_RECORD,
+                            "entity": _s("CONFIG"),
+                            "fingerprint": _s(fingerprint),
+                            "since": _n(now),
+                        },
+                        ConditionExpression="attribute_not_exists(pk)",
+                    )
+                return None
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                # Another loader recorded its key first: compare with that one.
+        raise StoreUnavailable("the invoice-id key record could not be read")
+
     def get_invoices(self, invoice_ids: list[str]) -> dict[str, Invoice]:
         """The invoices that exist among `invoice_ids`, read consistently (one `BatchGetItem` per 100)."""
         found: dict[str, Invoice] = {}
+        for item in self._invoice_items(invoice_ids):
+            invoice = invoice_from_item(item)
+            found[invoice.invoice_id] = invoice
+        return found
+
+    def _invoice_items(self, invoice_ids: list[str]) -> list[Item]:
+        items: list[Item] = []
         for start in range(0, len(invoice_ids), MAX_BATCH_GET):
             keys = [_invoice_key(invoice_id) for invoice_id in invoice_ids[start : start + MAX_BATCH_GET]]
             request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
             for _attempt in range(5):
                 with _translated_failures():
                     response = self.client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table, []):
-                    invoice = invoice_from_item(item)
-                    found[invoice.invoice_id] = invoice
+                items += response.get("Responses", {}).get(self.table, [])
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
             else:
                 raise StoreUnavailable("BatchGetItem left keys unprocessed")
-        return found
+        return items
 
     # -- payments -------------------------------------------------------------------------------------------
 
