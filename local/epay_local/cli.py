@@ -212,6 +212,42 @@ def load_invoices_command(args: argparse.Namespace) -> int:
     return 0 if _write(records, str(path)) else 2
 
 
+def migrate_invoice_ids_command(args: argparse.Namespace) -> int:
+    """Exit 0 when every invoice and payment is keyed; 3 when some wait for live payments (run again after the
+    time printed); 1 when some need an operator (see docs/operations.md)."""
+    from epay import clock, runtime
+    from epay_local.loader import InvoiceIdKeyProblem, invoice_id_key
+    from epay_local.migration import migrate_invoice_ids
+
+    _use_table(args)
+    try:
+        report = migrate_invoice_ids(runtime.store(), invoice_id_key(), clock.now())
+    except InvoiceIdKeyProblem as problem:
+        print(f"nothing migrated: {problem}", file=sys.stderr)
+        return 2
+    print(
+        f"moved {report.invoices_moved} invoice(s) to their keyed id and rewrote the lines of "
+        f"{report.payments_rewritten} payment(s); {report.invoices_already_keyed} invoice(s) were already keyed"
+    )
+    if report.invoices_held or report.payments_live:
+        wait = clock.iso_instant(report.wait_until) if report.wait_until is not None else "their payments end"
+        print(
+            f"left for a later run: {report.invoices_held} invoice(s) held by a live payment, "
+            f"{report.payments_live} live payment(s); run again after {wait}"
+        )
+    if report.needs_operator:
+        print(
+            f"needs an operator: {report.invoices_under_both_ids} invoice(s) stored under both ids, "
+            f"{report.invoices_under_unknown_ids} under an id made with another key (docs/operations.md)",
+            file=sys.stderr,
+        )
+        return 1
+    if report.complete:
+        print("complete: no invoice or payment names a legacy id any longer")
+        return 0
+    return 3
+
+
 def openapi_command(args: argparse.Namespace) -> int:
     from epay_local.openapi_build import build_document, write_document
 
@@ -239,6 +275,13 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("--table", help="table name (default: EPAY_TABLE)")
     load.add_argument("--endpoint-url", help="DynamoDB endpoint (default: EPAY_DYNAMODB_ENDPOINT or AWS)")
     load.set_defaults(func=load_invoices_command)
+    migrate = commands.add_parser(
+        "migrate-invoice-ids",
+        help="one-off batch: move invoices from their legacy (unkeyed) ids to keyed ids (docs/operations.md)",
+    )
+    migrate.add_argument("--table", help="table name (default: EPAY_TABLE)")
+    migrate.add_argument("--endpoint-url", help="DynamoDB endpoint (default: EPAY_DYNAMODB_ENDPOINT or AWS)")
+    migrate.set_defaults(func=migrate_invoice_ids_command)
     spec = commands.add_parser("openapi", help="print (or --write) the OpenAPI document of the API")
     spec.add_argument("--write", action="store_true", help="write layers/common/epay/openapi.json")
     spec.set_defaults(func=openapi_command)

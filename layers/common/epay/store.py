@@ -105,6 +105,21 @@ def _event_key(gateway: str, event_id: str) -> Item:
     return {"pk": _s(f"EVENT#{gateway}#{event_id}"), "sk": _s("EVENT")}
 
 
+def _lines_attribute(lines: tuple[PaymentLine, ...]) -> dict[str, Any]:
+    return {
+        "L": [
+            {
+                "M": {
+                    "invoice_id": _s(line.invoice_id),
+                    "invoice_number": _s(line.invoice_number),
+                    "amount": _n(line.amount.centimes),
+                }
+            }
+            for line in lines
+        ]
+    }
+
+
 def _payment_item(payment: Payment) -> Item:
     item: Item = {
         "pk": _s(f"PAYMENT#{payment.payment_id}"),
@@ -116,18 +131,7 @@ def _payment_item(payment: Payment) -> Item:
         "issuer_name": _s(payment.issuer.name),
         "gateway": _s(payment.gateway.value),
         "method": _s(payment.method),
-        "lines": {
-            "L": [
-                {
-                    "M": {
-                        "invoice_id": _s(line.invoice_id),
-                        "invoice_number": _s(line.invoice_number),
-                        "amount": _n(line.amount.centimes),
-                    }
-                }
-                for line in payment.lines
-            ]
-        },
+        "lines": _lines_attribute(payment.lines),
         "amount": _n(payment.amount.centimes),
         "currency": _s("MAD"),
         "payer": {
@@ -354,6 +358,19 @@ class UpsertOutcome(StrEnum):
     KEPT_PAID = "kept: already paid"
     KEPT_HELD = "kept: held by a payment in progress"
     MOVED = "written (moved from its legacy id)"
+
+
+class MoveOutcome(StrEnum):
+    MOVED = "moved"
+    HELD = "held by a live payment"
+    GONE = "not stored under its old id"
+    TAKEN = "already stored under its new id"
+
+
+_ATTEMPTS = 3
+# TransactWriteItems takes 100 actions: a move is two (delete, put), a payment's new lines one.
+_MOVES_ALONE = 50
+_MOVES_WITH_PAYMENT = 49
 
 
 @dataclass
@@ -899,6 +916,129 @@ class Store:
                 if reason.get("Code") == "ConditionalCheckFailed"
             }
         return {}
+
+    # -- moving invoices to keyed ids (`epay migrate-invoice-ids`, an operator's one-off batch) -------------------
+
+    def scan_invoices(self) -> Iterator[Invoice]:
+        """Every invoice of the table, paid or not. A `Scan`: for the migration batch only, never for a route."""
+        for item in self._scan("INVOICE"):
+            yield invoice_from_item(item)
+
+    def scan_payments(self) -> Iterator[Payment]:
+        """Every payment of the table. A `Scan`: for the migration batch only, never for a route."""
+        for item in self._scan("PAYMENT"):
+            yield _payment_from_item(item)
+
+    def _scan(self, entity: str) -> Iterator[Item]:
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "#ent = :ent",
+            "ExpressionAttributeNames": {"#ent": "entity"},
+            "ExpressionAttributeValues": {":ent": _s(entity)},
+        }
+        while True:
+            with _translated_failures():
+                response = self.client.scan(**request)
+            yield from response.get("Items", [])
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def move_invoices(
+        self, renamed: dict[str, str], now: int, payment: tuple[Payment, Payment] | None = None
+    ) -> dict[str, MoveOutcome]:
+        """Move invoices from their old id to their new one (`renamed`), each item copied as it is stored.
+
+        Each move deletes the old item — on condition that it is exactly as read (status, hold, last load), which
+        was neither held by a live payment nor changed — and puts the copy under the new id if nothing is there.
+        With `payment` (as read, and with its lines renamed), the payment's new lines are written in the same
+        transaction, on its version, so its invoices and its lines never disagree. Paid invoices move too, still
+        paid, with their payment and date. Up to 49 moves share a transaction with the payment; more (a payment
+        has at most 50 invoices) go first, in transactions of their own.
+        """
+        outcomes: dict[str, MoveOutcome] = {}
+        for _attempt in range(_ATTEMPTS):
+            pending = {old: new for old, new in renamed.items() if old not in outcomes}
+            stored = {item["invoice_id"]["S"]: item for item in self._invoice_items(list(pending))}
+            moves: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = []
+            for old, new in pending.items():
+                item = stored.get(old)
+                if item is None:
+                    outcomes[old] = MoveOutcome.GONE
+                elif "hold_expires_at" in item and int(item["hold_expires_at"]["N"]) > now:
+                    outcomes[old] = MoveOutcome.HELD
+                else:
+                    moves.append((old, self._move_items(item, new)))
+            alone = moves[:-_MOVES_WITH_PAYMENT] if payment else moves
+            batches = [alone[i : i + _MOVES_ALONE] for i in range(0, len(alone), _MOVES_ALONE)]
+            if payment is not None:
+                batches.append(moves[-_MOVES_WITH_PAYMENT:])
+            if self._run_moves(batches, outcomes, payment):
+                return outcomes
+        raise StoreUnavailable("invoices kept changing while being moved")
+
+    def _run_moves(
+        self,
+        batches: list[list[tuple[str, list[tuple[str, dict[str, Any]]]]]],
+        outcomes: dict[str, MoveOutcome],
+        payment: tuple[Payment, Payment] | None,
+    ) -> bool:
+        """Run the batches in order, the payment's lines (if any) with the last; False when one must be read again."""
+        for number, batch in enumerate(batches, start=1):
+            items = [tagged for _old, pair in batch for tagged in pair]
+            if payment is not None and number == len(batches):
+                items.append(("payment", self._lines_update(*payment)))
+            failed = self._transact(items) if items else {}
+            if payment is not None and "payment" in failed:
+                raise PaymentChanged(payment[0].payment_id)
+            for old, _pair in batch:
+                if f"put:{old}" in failed:
+                    outcomes[old] = MoveOutcome.TAKEN
+                elif not failed:
+                    outcomes[old] = MoveOutcome.MOVED
+            if failed:
+                # Nothing of this transaction was written: read again, retry what was neither moved nor taken.
+                return False
+        return True
+
+    def _move_items(self, item: Item, new_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The tagged delete of the item as read and put of its copy under `new_id` (tags name the old id)."""
+        old = item["invoice_id"]["S"]
+        names = {"#st": "status", "#upd": "updated_at", "#hp": "hold_payment_id", "#he": "hold_expires_at"}
+        values: Item = {":st": item["status"]}
+        conditions = ["#st = :st"]
+        for name, placeholder in (("updated_at", "#upd"), ("hold_payment_id", "#hp"), ("hold_expires_at", "#he")):
+            if name in item:
+                values[placeholder.replace("#", ":")] = item[name]
+                conditions.append(f"{placeholder} = {placeholder.replace('#', ':')}")
+            else:
+                conditions.append(f"attribute_not_exists({placeholder})")
+        copy = {**item, **_invoice_key(new_id), "invoice_id": _s(new_id)}
+        delete = {
+            "TableName": self.table,
+            "Key": {"pk": item["pk"], "sk": item["sk"]},
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        put = {"TableName": self.table, "Item": copy, "ConditionExpression": "attribute_not_exists(pk)"}
+        return [(f"delete:{old}", {"Delete": delete}), (f"put:{old}", {"Put": put})]
+
+    def _lines_update(self, payment: Payment, renamed: Payment) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": _s(f"PAYMENT#{payment.payment_id}"), "sk": _s(PAYMENT_SK)},
+                "UpdateExpression": "SET #lines = :lines, #v = :next",
+                "ConditionExpression": "#v = :read",
+                "ExpressionAttributeNames": {"#lines": "lines", "#v": "version"},
+                "ExpressionAttributeValues": {
+                    ":lines": _lines_attribute(renamed.lines),
+                    ":next": _n(renamed.version),
+                    ":read": _n(payment.version),
+                },
+            }
+        }
 
     # -- rate limits ----------------------------------------------------------------------------------------
 
