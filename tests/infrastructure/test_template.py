@@ -211,3 +211,20 @@ def test_only_the_loader_policy_grants_the_invoice_id_key():
         if statement["Resource"] == {"Ref": "InvoiceIdKeySecret"}
     ]
     assert statement["Action"] == ["secretsmanager:GetSecretValue"]
+
+
+# -- the payment miss budget (issue 9, item 8) ------------------------------------------------------------------
+
+
+def test_the_payment_miss_budget_reaches_the_payment_function_with_the_settings_bounds():
+    from annotated_types import Ge, Le
+
+    from epay.config import Settings
+
+    parameter = TEMPLATE["Parameters"]["PaymentMissesPerHour"]
+    field = Settings.model_fields["payment_misses_per_hour"]
+    (low,) = [bound.ge for bound in field.metadata if isinstance(bound, Ge)]
+    (high,) = [bound.le for bound in field.metadata if isinstance(bound, Le)]
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (field.default, low, high)
+    environment = RESOURCES["CreatePaymentFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["EPAY_PAYMENT_MISSES_PER_HOUR"] == {"Ref": "PaymentMissesPerHour"}

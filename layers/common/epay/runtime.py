@@ -75,7 +75,13 @@ def payment_service() -> PaymentService:
     config = settings()
     return PaymentService(
         store=store(),
-        limiter=RateLimiter(store(), "payment", config.payment_limit_per_minute, service_key()),
+        limiter=RateLimiter(
+            store(),
+            "payment",
+            config.payment_limit_per_minute,
+            service_key(),
+            miss_limit=config.payment_misses_per_hour,
+        ),
         settings=config,
         secrets=gateway_secrets(),
     )
