@@ -8,11 +8,19 @@ from dataclasses import replace
 
 import pytest
 
+import list_invoices_handler
 from epay import runtime
 from epay.invoices import InvoiceStatus, invoice_id_for, legacy_invoice_id_for
 from epay_local.migration import migrate_invoice_ids
 from tests.support.code_search import candidate_codes, codes_reproducing
-from tests.support.factories import INVOICE_ID_KEY, an_invoice, under_legacy_id
+from tests.support.factories import (
+    INVOICE_ID_KEY,
+    FakeLambdaContext,
+    an_invoice,
+    http_event,
+    response_json,
+    under_legacy_id,
+)
 from tests.support.payments import (
     CODE,
     freeze_clock,
@@ -211,3 +219,21 @@ def test_payments_without_legacy_ids_are_not_touched(dynamodb, frozen):
     report = migrate(frozen)
     assert (report.payments_rewritten, report.payments_live) == (0, 0)
     assert stored_payments() == before
+
+
+def test_a_cursor_minted_before_the_migration_still_resumes_after_it(dynamodb, frozen):
+    invoices = stored_before_issue_9(*(an_invoice(CODE, number=f"F-{index}") for index in range(3)))
+    first = search_page(cursor=None)
+    migrate(frozen)
+    second = search_page(cursor=first["next_cursor"])
+    assert [item["invoice_number"] for item in first["items"] + second["items"]] == ["F-0", "F-1", "F-2"]
+    assert [item["invoice_id"] for item in second["items"]] == [keyed_id(invoice) for invoice in invoices[1:]]
+    assert second["next_cursor"] is None
+
+
+def search_page(cursor):
+    body = {"subscription_code": CODE, "page_size": 1 if cursor is None else 50, "cursor": cursor}
+    event = http_event("POST", "/v1/invoices/search", body=body, source_ip="198.51.100.252")
+    response = list_invoices_handler.lambda_handler(event, FakeLambdaContext())
+    assert response["statusCode"] == 200, response["body"]
+    return response_json(response)

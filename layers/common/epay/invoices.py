@@ -216,6 +216,13 @@ def _order(invoice: Invoice) -> tuple[str, str]:
     return invoice.position, invoice.invoice_id
 
 
+def _beyond(invoices: list[Invoice], after: Position | None) -> list[Invoice]:
+    """The invoices strictly after `after`'s position. A position names one invoice of a code (issuer, date,
+    number), so an invoice read again at the cursor's own position is the last one returned, moved since to
+    another id (`epay migrate-invoice-ids`): DynamoDB resumes after the old id, and would list it twice."""
+    return invoices if after is None else [invoice for invoice in invoices if invoice.position > after.list_key]
+
+
 def find_unpaid(reader: UnpaidInvoiceReader, criteria: SearchCriteria, after: Position | None, size: int) -> Page:
     """One page of matching unpaid invoices, in contract order, starting after `after`.
 
@@ -225,9 +232,7 @@ def find_unpaid(reader: UnpaidInvoiceReader, criteria: SearchCriteria, after: Po
     wanted = size + 1
     if criteria.invoice_number is not None:
         # One read of the number index holds every match (a handful): order and page them here.
-        matches = sorted(reader.read_unpaid(criteria, None, FILTERED_READ_SIZE).invoices, key=_order)
-        if after is not None:
-            matches = [invoice for invoice in matches if _order(invoice) > (after.list_key, after.invoice_id)]
+        matches = _beyond(sorted(reader.read_unpaid(criteria, None, FILTERED_READ_SIZE).invoices, key=_order), after)
         if len(matches) > size:
             last = matches[size - 1]
             return Page(matches[:size], Position(last.position, last.invoice_id))
@@ -237,7 +242,7 @@ def find_unpaid(reader: UnpaidInvoiceReader, criteria: SearchCriteria, after: Po
     while len(found) < wanted:
         limit = max(wanted - len(found), FILTERED_READ_SIZE) if criteria.needs_filtering else wanted - len(found)
         batch = reader.read_unpaid(criteria, cursor, limit)
-        found.extend(batch.invoices)
+        found.extend(_beyond(batch.invoices, after))
         if batch.resume_after is None:
             break
         cursor = batch.resume_after
