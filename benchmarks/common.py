@@ -78,6 +78,7 @@ def bench_environment() -> dict[str, str]:
             "EPAY_LOOKUP_LIMIT_PER_MINUTE": "100000",
             "EPAY_LOOKUP_MISSES_PER_HOUR": "1000000",
             "EPAY_PAYMENT_LIMIT_PER_MINUTE": "100000",
+            "EPAY_PAYMENT_MISSES_PER_HOUR": "100000",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
     )

@@ -17,6 +17,7 @@ from epay import runtime
 from epay_local.demo import DEMO_CODES
 from epay_local.moto_isolation import serialise_moto_dynamodb
 from epay_local.tables import ensure_tables, local_table_names
+from tests.support.factories import INVOICE_ID_KEY
 from tests.support.leaks import LOG_DIR, SERVE_SECRETS, LeakWatch, log_records
 
 TEST_ENVIRONMENT = {
@@ -29,6 +30,7 @@ TEST_ENVIRONMENT = {
     "EPAY_RATE_LIMIT_TABLE": "epay-test-rate-limits",
     "EPAY_IDEMPOTENCY_TABLE": "epay-test-idempotency",
     "EPAY_CURSOR_SECRET": "test-cursor-secret-0123456789abcdef",
+    "EPAY_INVOICE_ID_KEY": INVOICE_ID_KEY,
     "EPAY_CMI_STORE_KEY": "test-cmi-store-key",
     "EPAY_M2T_SECRET": "test-m2t-secret",
     "EPAY_FATOURATI_SECRET": "test-fatourati-secret",
@@ -111,7 +113,7 @@ def logs() -> Iterator[CapturedLogs]:
 
 LEAKS = LeakWatch(
     secrets={
-        *(value for name, value in TEST_ENVIRONMENT.items() if "SECRET" in name or "STORE_KEY" in name),
+        *(value for name, value in TEST_ENVIRONMENT.items() if "SECRET" in name or name.endswith("_KEY")),
         *SERVE_SECRETS.values(),
     },
 )

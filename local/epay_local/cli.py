@@ -29,6 +29,9 @@ def local_environment(host: str, port: int) -> dict[str, str]:
         "EPAY_PUBLIC_API_URL": base,
         "EPAY_FRONTEND_URL": f"{base}/",
         "EPAY_CURSOR_SECRET": secrets.token_urlsafe(32),
+        # Only the loader uses it. A new key at each start suits the embedded DynamoDB, which starts empty; with
+        # EPAY_DYNAMODB_ENDPOINT, set it to keep one across restarts (the loader refuses another key's table).
+        "EPAY_INVOICE_ID_KEY": secrets.token_urlsafe(32),
         # Local gateway keys: the simulators under /_sim/ sign and verify with the same values.
         "EPAY_CMI_STORE_KEY": secrets.token_urlsafe(24),
         "EPAY_M2T_SECRET": secrets.token_urlsafe(24),
@@ -70,11 +73,11 @@ def _start_embedded_dynamodb() -> Any:
 
 
 def _parse(lines: list[bytes], label: str) -> list[Any] | None:
-    """The file's invoices, or None after printing every bad line (then nothing may be written)."""
-    from epay_local.loader import InvalidInvoiceFile, parse_invoice_lines
+    """The file's records, or None after printing every bad line (then nothing may be written)."""
+    from epay_local.loader import InvalidInvoiceFile, parse_invoice_records
 
     try:
-        return parse_invoice_lines(lines)
+        return parse_invoice_records(lines)
     except InvalidInvoiceFile as error:
         print(f"{label}: nothing loaded, {len(error.problems)} invalid line(s):", file=sys.stderr)
         for problem in error.problems:
@@ -82,21 +85,26 @@ def _parse(lines: list[bytes], label: str) -> list[Any] | None:
         return None
 
 
-def _write(invoices: list[Any], label: str) -> None:
+def _write(records: list[Any], label: str) -> bool:
+    """Load the records with their keyed ids; False after saying why nothing was written (never the key)."""
     from epay import clock, runtime
-    from epay_local.loader import load_invoices
+    from epay_local.loader import InvoiceIdKeyProblem, invoice_id_key, load_invoices
 
-    outcomes = load_invoices(runtime.store(), invoices, clock.now())
+    try:
+        key = invoice_id_key()
+        invoices = [record.to_invoice(key) for record in records]
+        outcomes = load_invoices(runtime.store(), invoices, clock.now(), key)
+    except InvoiceIdKeyProblem as problem:
+        print(f"{label}: nothing loaded: {problem}", file=sys.stderr)
+        return False
     summary = ", ".join(f"{count} {outcome.value}" for outcome, count in sorted(outcomes.items()))
     print(f"{label}: {len(invoices)} invoice(s) read; {summary or 'nothing to do'}")
+    return True
 
 
 def _load(lines: list[bytes], label: str) -> bool:
-    invoices = _parse(lines, label)
-    if invoices is None:
-        return False
-    _write(invoices, label)
-    return True
+    records = _parse(lines, label)
+    return records is not None and _write(records, label)
 
 
 def _settings_are_valid() -> bool:
@@ -176,7 +184,8 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_invoices_command(args: argparse.Namespace) -> int:
+def _use_table(args: argparse.Namespace) -> None:
+    """Point the store at `--table` / `--endpoint-url` (an operator's tool: AWS credentials as usual)."""
     if args.table:
         os.environ["EPAY_TABLE"] = args.table
     if args.endpoint_url:
@@ -185,20 +194,58 @@ def load_invoices_command(args: argparse.Namespace) -> int:
     if os.environ.get("EPAY_DYNAMODB_ENDPOINT"):
         # Local endpoints accept any credentials; real AWS ones come from the usual AWS configuration.
         apply_defaults({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"{path}: no such file", file=sys.stderr)
-        return 2
-    invoices = _parse(path.read_bytes().splitlines(), str(path))
-    if invoices is None:
-        return 1
-    if os.environ.get("EPAY_DYNAMODB_ENDPOINT"):
         # A local endpoint (moto, DynamoDB Local) may be empty: give it the template's tables first.
         from epay_local.tables import ensure_tables, local_table_names
 
         ensure_tables(_dynamodb_client(), local_table_names(dict(os.environ)))
-    _write(invoices, str(path))
-    return 0
+
+
+def load_invoices_command(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    records = _parse(path.read_bytes().splitlines(), str(path))
+    if records is None:
+        return 1
+    _use_table(args)
+    return 0 if _write(records, str(path)) else 2
+
+
+def migrate_invoice_ids_command(args: argparse.Namespace) -> int:
+    """Exit 0 when every invoice and payment is keyed; 3 when some wait for live payments (run again after the
+    time printed); 1 when some need an operator (see docs/operations.md)."""
+    from epay import clock, runtime
+    from epay_local.loader import InvoiceIdKeyProblem, invoice_id_key
+    from epay_local.migration import migrate_invoice_ids
+
+    _use_table(args)
+    try:
+        report = migrate_invoice_ids(runtime.store(), invoice_id_key(), clock.now())
+    except InvoiceIdKeyProblem as problem:
+        print(f"nothing migrated: {problem}", file=sys.stderr)
+        return 2
+    print(
+        f"moved {report.invoices_moved} invoice(s) to their keyed id and rewrote the lines of "
+        f"{report.payments_rewritten} payment(s); {report.invoices_already_keyed} invoice(s) were already keyed"
+    )
+    if report.invoices_held or report.payments_live:
+        wait = clock.iso_instant(report.wait_until) if report.wait_until is not None else "their payments end"
+        print(
+            f"left for a later run: {report.invoices_held} invoice(s) held by a live payment, "
+            f"{report.payments_live} live payment(s); run again after {wait}"
+        )
+    if report.needs_operator:
+        print(
+            f"needs an operator: {report.invoices_under_both_ids} invoice(s) stored under both ids, "
+            f"{report.invoices_under_unknown_ids} under an id made with another key (docs/operations.md)",
+            file=sys.stderr,
+        )
+        return 1
+    if report.complete:
+        print("complete: no invoice or payment names a legacy id any longer")
+        return 0
+    return 3
 
 
 def openapi_command(args: argparse.Namespace) -> int:
@@ -228,6 +275,13 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("--table", help="table name (default: EPAY_TABLE)")
     load.add_argument("--endpoint-url", help="DynamoDB endpoint (default: EPAY_DYNAMODB_ENDPOINT or AWS)")
     load.set_defaults(func=load_invoices_command)
+    migrate = commands.add_parser(
+        "migrate-invoice-ids",
+        help="one-off batch: move invoices from their legacy (unkeyed) ids to keyed ids (docs/operations.md)",
+    )
+    migrate.add_argument("--table", help="table name (default: EPAY_TABLE)")
+    migrate.add_argument("--endpoint-url", help="DynamoDB endpoint (default: EPAY_DYNAMODB_ENDPOINT or AWS)")
+    migrate.set_defaults(func=migrate_invoice_ids_command)
     spec = commands.add_parser("openapi", help="print (or --write) the OpenAPI document of the API")
     spec.add_argument("--write", action="store_true", help="write layers/common/epay/openapi.json")
     spec.set_defaults(func=openapi_command)

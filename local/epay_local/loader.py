@@ -1,4 +1,10 @@
-"""`epay load-invoices`: an operator's JSON Lines file, validated whole before anything is written."""
+"""`epay load-invoices`: an operator's JSON Lines file, validated whole before anything is written.
+
+Invoice ids are keyed with the invoice-id key (`EPAY_INVOICE_ID_KEY`, or in AWS the Secrets Manager secret named by
+`EPAY_INVOICE_ID_KEY_ID`): only this loader computes them. The table records a fingerprint of the key on the first
+load, and a loader holding another key stops before writing anything, since it would store every invoice again
+under other ids. An invoice still stored under its legacy (unkeyed) id is moved to its keyed id, never copied.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,22 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, ValidationError, model_validator
 
-from epay.invoices import Invoice, InvoiceStatus, Issuer
+from epay.config import MissingSecret, secret
+from epay.invoices import (
+    Invoice,
+    InvoiceStatus,
+    Issuer,
+    invoice_id_for,
+    invoice_id_key_fingerprint,
+    legacy_invoice_id_for,
+)
 from epay.money import Money
 from epay.ports import UpsertOutcome
 from epay.schemas import AmountText, InvoiceNumber, IsoDate, IssuerCode, SubscriptionCode
 from epay.store import Store
 
 MAX_LINE_BYTES = 8192
+MIN_INVOICE_ID_KEY_BYTES = 32
 
 
 class InvoiceRecord(BaseModel):
@@ -43,8 +58,14 @@ class InvoiceRecord(BaseModel):
             raise ValueError("due_date: l'échéance précède la date d'émission")
         return self
 
-    def to_invoice(self) -> Invoice:
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """What identifies an invoice: its subscription, issuer and number."""
+        return self.subscription_code, self.issuer_code, self.invoice_number
+
+    def to_invoice(self, id_key: bytes) -> Invoice:
         return Invoice(
+            invoice_id=invoice_id_for(id_key, *self.identity),
             subscription_code=self.subscription_code,
             invoice_number=self.invoice_number,
             issuer=Issuer(self.issuer_code, self.issuer_name),
@@ -82,10 +103,10 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_invoice_lines(lines: list[bytes]) -> list[Invoice]:
-    """Every invoice of the file, or `InvalidInvoiceFile` listing every bad line (blank lines are skipped)."""
+def parse_invoice_records(lines: list[bytes]) -> list[InvoiceRecord]:
+    """Every record of the file, or `InvalidInvoiceFile` listing every bad line (blank lines are skipped)."""
     problems: list[LineError] = []
-    invoices: list[tuple[int, Invoice]] = []
+    records: list[tuple[int, InvoiceRecord]] = []
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -105,28 +126,76 @@ def parse_invoice_lines(lines: list[bytes]) -> list[Invoice]:
             problems.append(LineError(number, "a JSON object is expected"))
             continue
         try:
-            invoices.append((number, InvoiceRecord.model_validate(parsed).to_invoice()))
+            records.append((number, InvoiceRecord.model_validate(parsed)))
         except ValidationError as error:
             problems.append(LineError(number, _describe(error)))
-    seen = Counter(invoice.invoice_id for _, invoice in invoices)
+    seen = Counter(record.identity for _, record in records)
     problems += [
-        LineError(number, f"invoice {invoice.invoice_number} of {invoice.issuer.code} appears twice in the file")
-        for number, invoice in invoices
-        if seen[invoice.invoice_id] > 1
+        LineError(number, f"invoice {record.invoice_number} of {record.issuer_code} appears twice in the file")
+        for number, record in records
+        if seen[record.identity] > 1
     ]
     if problems:
         raise InvalidInvoiceFile(sorted(problems, key=lambda problem: problem.line))
-    return [invoice for _, invoice in invoices]
+    return [record for _, record in records]
 
 
-def read_invoice_file(path: Path) -> list[Invoice]:
+def parse_invoice_lines(lines: list[bytes], id_key: bytes) -> list[Invoice]:
+    """Every invoice of the file, with its keyed id, or `InvalidInvoiceFile` listing every bad line."""
+    return [record.to_invoice(id_key) for record in parse_invoice_records(lines)]
+
+
+def read_invoice_file(path: Path, id_key: bytes) -> list[Invoice]:
     with path.open("rb") as handle:
-        return parse_invoice_lines(handle.read().splitlines())
+        return parse_invoice_lines(handle.read().splitlines(), id_key)
 
 
-def load_invoices(store: Store, invoices: list[Invoice], now: int) -> Counter[UpsertOutcome]:
-    """Upsert every invoice; paid and currently held invoices are left as they are. Returns the outcomes."""
+class InvoiceIdKeyProblem(Exception):
+    """The invoice-id key is missing, too short, or not the one that made the table's ids; nothing was written."""
+
+
+def invoice_id_key() -> bytes:
+    """The invoice-id key, from `EPAY_INVOICE_ID_KEY` or the Secrets Manager secret `EPAY_INVOICE_ID_KEY_ID`."""
+    try:
+        key = secret("invoice_id_key")
+    except MissingSecret as error:
+        raise InvoiceIdKeyProblem(
+            "EPAY_INVOICE_ID_KEY (or EPAY_INVOICE_ID_KEY_ID, the Secrets Manager secret) is not configured"
+        ) from error
+    if len(key) < MIN_INVOICE_ID_KEY_BYTES:
+        raise InvoiceIdKeyProblem(f"EPAY_INVOICE_ID_KEY must be at least {MIN_INVOICE_ID_KEY_BYTES} bytes long")
+    return key
+
+
+def check_invoice_id_key(store: Store, id_key: bytes, now: int) -> None:
+    """Stop unless `id_key` made the table's invoice ids (recording it if the table has none yet)."""
+    if store.claim_invoice_id_key(invoice_id_key_fingerprint(id_key), now) is not None:
+        raise InvoiceIdKeyProblem(
+            "this table's invoice ids were made with another EPAY_INVOICE_ID_KEY; loading with this one would list "
+            "every invoice twice. Use the table's key (in AWS: the stack's invoice-id-key secret; `epay serve` draws "
+            "a new key at each start unless EPAY_INVOICE_ID_KEY is set)"
+        )
+
+
+def load_invoices(store: Store, invoices: list[Invoice], now: int, id_key: bytes) -> Counter[UpsertOutcome]:
+    """Upsert every invoice; paid and currently held invoices are left as they are. Returns the outcomes.
+
+    `invoices` carry ids made with `id_key`. One still stored under its legacy id is moved to its keyed id in one
+    transaction (`Store.replace_legacy_invoice`), so a reload never shows a payer the same invoice twice.
+    """
+    check_invoice_id_key(store, id_key, now)
+    legacy_ids = {
+        invoice.invoice_id: legacy_invoice_id_for(
+            invoice.subscription_code, invoice.issuer.code, invoice.invoice_number
+        )
+        for invoice in invoices
+    }
+    still_legacy = store.get_invoices(list(legacy_ids.values()))
     outcomes: Counter[UpsertOutcome] = Counter()
     for invoice in invoices:
-        outcomes[store.upsert_invoice(invoice, now)] += 1
+        legacy_id = legacy_ids[invoice.invoice_id]
+        outcome = store.replace_legacy_invoice(invoice, legacy_id, now) if legacy_id in still_legacy else None
+        if outcome is None:
+            outcome = store.upsert_invoice(invoice, now)
+        outcomes[outcome] += 1
     return outcomes

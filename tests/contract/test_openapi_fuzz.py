@@ -71,6 +71,7 @@ def api_schema():
         "EPAY_LOOKUP_LIMIT_PER_MINUTE": "100000",
         "EPAY_LOOKUP_MISSES_PER_HOUR": "100000",
         "EPAY_PAYMENT_LIMIT_PER_MINUTE": "100000",
+        "EPAY_PAYMENT_MISSES_PER_HOUR": "100000",
     }
     with epay_serve("--demo", **limits) as base:
         schema = schemathesis.openapi.from_url(f"{base}/v1/openapi.json")

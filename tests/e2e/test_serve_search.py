@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import requests
 
 from tests.support.factories import invoice_line
+from tests.support.leaks import SERVE_SECRETS
 from tests.support.servers import epay_serve, moto_server
 
 pytestmark = pytest.mark.e2e
@@ -29,6 +31,11 @@ def walk(base: str, code: str, **extra) -> list[dict]:
         cursor = page["next_cursor"]
         if cursor is None:
             return items
+
+
+def stored_entities(client, table: str) -> Counter[str]:
+    """What a table holds, by kind: invoices, payments, and the record of the invoice-id key (one `CONFIG`)."""
+    return Counter(item["entity"]["S"] for item in client.scan(TableName=table)["Items"])
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +125,7 @@ def test_an_existing_dynamodb_endpoint_is_used_and_its_tables_created(tmp_path: 
             "dynamodb", endpoint_url=endpoint, region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x"
         )
         assert {"epay", "epay-rate-limits"} <= set(client.list_tables()["TableNames"])
-        assert client.scan(TableName="epay", Select="COUNT")["Count"] == 12
+        assert stored_entities(client, "epay") == {"INVOICE": 12, "CONFIG": 1}
 
 
 def test_a_bad_seed_file_loads_nothing_and_names_the_lines(tmp_path: Path):
@@ -155,6 +162,31 @@ def test_load_invoices_writes_a_valid_file_to_an_endpoint(tmp_path: Path):
             [str(EPAY), "load-invoices", str(seed), "--endpoint-url", endpoint, "--table", "epay-loaded"],
             capture_output=True,
             text=True,
+            env=clean_environment(EPAY_INVOICE_ID_KEY=SERVE_SECRETS["EPAY_INVOICE_ID_KEY"]),
+            check=False,
+            timeout=60,
+        )
+        client = boto3.client(
+            "dynamodb", endpoint_url=endpoint, region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        count = stored_entities(client, "epay-loaded")
+    assert result.returncode == 0, result.stderr
+    assert "3 written" in result.stdout
+    assert count == {"INVOICE": 3, "CONFIG": 1}
+
+
+def test_load_invoices_without_an_invoice_id_key_writes_nothing_and_names_the_setting(tmp_path: Path):
+    import subprocess
+
+    from tests.support.servers import EPAY, clean_environment
+
+    seed = tmp_path / "good.jsonl"
+    seed.write_text(json.dumps(invoice_line(subscription_code="LD01")) + "\n")
+    with moto_server() as endpoint:
+        result = subprocess.run(
+            [str(EPAY), "load-invoices", str(seed), "--endpoint-url", endpoint, "--table", "epay-loaded"],
+            capture_output=True,
+            text=True,
             env=clean_environment(),
             check=False,
             timeout=60,
@@ -162,7 +194,14 @@ def test_load_invoices_writes_a_valid_file_to_an_endpoint(tmp_path: Path):
         client = boto3.client(
             "dynamodb", endpoint_url=endpoint, region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x"
         )
-        count = client.scan(TableName="epay-loaded", Select="COUNT")["Count"]
-    assert result.returncode == 0, result.stderr
-    assert "3 written" in result.stdout
-    assert count == 3
+        count = stored_entities(client, "epay-loaded")
+    assert result.returncode == 2
+    assert "EPAY_INVOICE_ID_KEY" in result.stderr
+    assert count == {}
+
+
+def test_the_demo_data_loads_with_the_invoice_id_key_epay_serve_draws_at_start():
+    with epay_serve("--demo", EPAY_INVOICE_ID_KEY="") as base:
+        items = walk(base, "MAR1")
+    assert len(items) == 35
+    assert all(item["invoice_id"].startswith("inv-") for item in items)

@@ -178,3 +178,53 @@ def test_alarms_watch_money_to_return_and_callbacks_that_failed_for_good(alarm, 
     properties = resources_of("AWS::CloudWatch::Alarm")[alarm]["Properties"]
     assert (properties["MetricName"], properties["Threshold"]) == (metric, 1)
     assert "docs/operations.md" in properties["AlarmDescription"]
+
+
+# -- the invoice-id key (issue 9, item 4) ---------------------------------------------------------------------
+
+
+def test_the_invoice_id_key_is_a_generated_secret_kept_when_the_stack_goes():
+    secret = RESOURCES["InvoiceIdKeySecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert "GenerateSecretString" in secret["Properties"]
+    assert secret["DeletionPolicy"] == "Retain"
+    assert secret["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_invoice_id_key_is_never_rotated():
+    rotations = resources_of("AWS::SecretsManager::RotationSchedule")
+    assert "InvoiceIdKeySecret" not in json.dumps(rotations)
+
+
+def test_no_function_can_read_the_invoice_id_key():
+    for function in resources_of("AWS::Serverless::Function"):
+        assert "InvoiceIdKeySecret" not in json.dumps(RESOURCES[function]["Properties"])
+        assert "EPAY_INVOICE_ID_KEY" not in json.dumps(RESOURCES[function]["Properties"])
+
+
+def test_only_the_loader_policy_grants_the_invoice_id_key():
+    granting = [name for name, resource in RESOURCES.items() if "InvoiceIdKeySecret" in json.dumps(resource)]
+    assert granting == ["InvoiceLoaderPolicy"]
+    (statement,) = [
+        statement
+        for statement in RESOURCES["InvoiceLoaderPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Resource"] == {"Ref": "InvoiceIdKeySecret"}
+    ]
+    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
+
+
+# -- the payment miss budget (issue 9, item 8) ------------------------------------------------------------------
+
+
+def test_the_payment_miss_budget_reaches_the_payment_function_with_the_settings_bounds():
+    from annotated_types import Ge, Le
+
+    from epay.config import Settings
+
+    parameter = TEMPLATE["Parameters"]["PaymentMissesPerHour"]
+    field = Settings.model_fields["payment_misses_per_hour"]
+    (low,) = [bound.ge for bound in field.metadata if isinstance(bound, Ge)]
+    (high,) = [bound.le for bound in field.metadata if isinstance(bound, Le)]
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (field.default, low, high)
+    environment = RESOURCES["CreatePaymentFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["EPAY_PAYMENT_MISSES_PER_HOUR"] == {"Ref": "PaymentMissesPerHour"}

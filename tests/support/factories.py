@@ -6,11 +6,16 @@ import base64
 import itertools
 import json
 import uuid
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from epay.invoices import Hold, Invoice, InvoiceStatus, Issuer
+from epay.invoices import Hold, Invoice, InvoiceStatus, Issuer, invoice_id_for, legacy_invoice_id_for
 from epay.money import Money
+
+# The invoice-id key of the test environment (tests/conftest.py sets EPAY_INVOICE_ID_KEY to it), so the ids the
+# factories give are the ones the loader computes.
+INVOICE_ID_KEY = "test-invoice-id-key-0123456789abcdef"
 
 ISSUERS = {
     "ANP": "Agence Nationale des Ports",
@@ -31,9 +36,11 @@ def an_invoice(
     status: InvoiceStatus = InvoiceStatus.UNPAID,
     hold: Hold | None = None,
 ) -> Invoice:
+    number = number or f"F-2026-{next(_serial):06d}"
     return Invoice(
+        invoice_id=invoice_id_for(INVOICE_ID_KEY.encode(), code, issuer, number),
         subscription_code=code,
-        invoice_number=number or f"F-2026-{next(_serial):06d}",
+        invoice_number=number,
         issuer=Issuer(issuer, ISSUERS.get(issuer, issuer.title())),
         issue_date=issued,
         due_date=issued + timedelta(days=30),
@@ -41,6 +48,14 @@ def an_invoice(
         description=description,
         status=status,
         hold=hold,
+    )
+
+
+def under_legacy_id(invoice: Invoice) -> Invoice:
+    """The same invoice as a release before issue 9 stored it: under the unkeyed SHA-256 id."""
+    return replace(
+        invoice,
+        invoice_id=legacy_invoice_id_for(invoice.subscription_code, invoice.issuer.code, invoice.invoice_number),
     )
 
 

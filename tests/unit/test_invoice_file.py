@@ -6,7 +6,9 @@ import pytest
 
 from epay.invoices import InvoiceStatus
 from epay_local.loader import InvalidInvoiceFile, parse_invoice_lines
-from tests.support.factories import invoice_line
+from tests.support.factories import INVOICE_ID_KEY, invoice_line
+
+KEY = INVOICE_ID_KEY.encode()
 
 
 def lines(*records):
@@ -14,19 +16,21 @@ def lines(*records):
 
 
 def test_a_valid_file_gives_one_invoice_per_line():
-    invoices = parse_invoice_lines(lines(invoice_line(), invoice_line(issuer_code="marsa", issuer_name="Marsa Maroc")))
+    invoices = parse_invoice_lines(
+        lines(invoice_line(), invoice_line(issuer_code="marsa", issuer_name="Marsa Maroc")), KEY
+    )
     assert len(invoices) == 2
     assert invoices[1].issuer.code == "MARSA"
     assert all(invoice.status is InvoiceStatus.UNPAID for invoice in invoices)
 
 
 def test_a_line_may_load_a_settled_invoice():
-    (invoice,) = parse_invoice_lines(lines(invoice_line(status="PAID")))
+    (invoice,) = parse_invoice_lines(lines(invoice_line(status="PAID")), KEY)
     assert invoice.status is InvoiceStatus.PAID
 
 
 def test_blank_lines_are_skipped():
-    assert len(parse_invoice_lines([b"", *lines(invoice_line()), b"   "])) == 1
+    assert len(parse_invoice_lines([b"", *lines(invoice_line()), b"   "], KEY)) == 1
 
 
 def test_every_bad_line_is_reported_with_its_number():
@@ -44,7 +48,8 @@ def test_every_bad_line_is_reported_with_its_number():
                 invoice_line(due_date="2026-01-01", issue_date="2026-02-01"),
                 invoice_line(amount="0.00"),
                 invoice_line(issue_date=None),
-            )
+            ),
+            KEY,
         )
     reported = {problem.line for problem in refused.value.problems}
     assert reported == {2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
@@ -52,7 +57,7 @@ def test_every_bad_line_is_reported_with_its_number():
 
 def test_a_message_names_the_field_but_never_echoes_the_value():
     with pytest.raises(InvalidInvoiceFile) as refused:
-        parse_invoice_lines(lines(invoice_line(subscription_code="SECRET-CODE")))
+        parse_invoice_lines(lines(invoice_line(subscription_code="SECRET-CODE")), KEY)
     (problem,) = refused.value.problems
     assert "subscription_code" in str(problem)
     assert "SECRET-CODE" not in str(problem)
@@ -61,10 +66,10 @@ def test_a_message_names_the_field_but_never_echoes_the_value():
 def test_the_same_invoice_twice_in_a_file_is_refused_on_both_lines():
     duplicate = invoice_line(invoice_number="F-1")
     with pytest.raises(InvalidInvoiceFile) as refused:
-        parse_invoice_lines(lines(duplicate, invoice_line(), {**duplicate, "amount": "1.00"}))
+        parse_invoice_lines(lines(duplicate, invoice_line(), {**duplicate, "amount": "1.00"}), KEY)
     assert [problem.line for problem in refused.value.problems] == [1, 3]
 
 
 def test_an_overlong_line_is_refused():
     with pytest.raises(InvalidInvoiceFile):
-        parse_invoice_lines(lines(invoice_line(description="x" * 9000)))
+        parse_invoice_lines(lines(invoice_line(description="x" * 9000)), KEY)

@@ -81,3 +81,35 @@ def test_misses_are_not_counted_when_no_budget_is_set():
     gate = limiter(counter=counter)
     gate.check("192.0.2.1", HOUR_START, missed=True)
     assert all("misses" not in fields for fields in counter.counts.values())
+
+
+# -- payments: a budget of requests naming unknown invoices (issue 9, item 8) ---------------------------------
+
+
+def payment_gate(counter=None, miss_limit=2):
+    return RateLimiter(counter or CountingHits(), "payment", 100, b"key", miss_limit=miss_limit)
+
+
+def test_a_miss_found_after_the_request_was_let_through_is_counted_without_counting_a_request():
+    counter = CountingHits()
+    gate = payment_gate(counter)
+    gate.check("192.0.2.1", HOUR_START)
+    gate.count_miss("192.0.2.1", HOUR_START)
+    (counts,) = counter.counts.values()
+    assert counts == {"m0": 1, "misses": 1}
+
+
+def test_past_the_payment_miss_budget_every_request_from_the_address_waits_for_the_next_hour():
+    gate = payment_gate(miss_limit=2)
+    for _ in range(2):
+        gate.check("192.0.2.1", HOUR_START)
+        gate.count_miss("192.0.2.1", HOUR_START)
+    assert refusal(gate, "192.0.2.1", HOUR_START + 600) == 3000
+    gate.check("192.0.2.2", HOUR_START + 600)
+    gate.check("192.0.2.1", HOUR_START + 3600)
+
+
+def test_no_miss_is_counted_without_a_miss_budget():
+    counter = CountingHits()
+    RateLimiter(counter, "payment", 100, b"key").count_miss("192.0.2.1", HOUR_START)
+    assert counter.counts == {}

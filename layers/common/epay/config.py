@@ -28,6 +28,7 @@ class Settings(BaseModel):
     lookup_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
     payment_limit_per_minute: int = Field(default=20, ge=1, le=100_000)
     lookup_misses_per_hour: int = Field(default=20, ge=1, le=1_000_000)
+    payment_misses_per_hour: int = Field(default=20, ge=1, le=100_000)
     hold_seconds: int = Field(default=1800, ge=60, le=86_400)
     reference_hold_seconds: int = Field(default=259_200, ge=3600, le=30 * 86_400)
     cursor_ttl_seconds: int = Field(default=1800, ge=60, le=86_400)

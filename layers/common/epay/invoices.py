@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass, field
+import hmac
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Protocol
@@ -37,10 +38,40 @@ class Hold:
         return not has_lapsed(self.expires_at, now)
 
 
-def invoice_id_for(subscription_code: str, issuer_code: str, invoice_number: str) -> str:
-    """The stable, opaque id of an invoice: an invoice is identified by its subscription, issuer and number."""
-    digest = hashlib.sha256(f"{subscription_code}|{issuer_code}|{invoice_number}".encode()).digest()
-    return "inv-" + base64.b32encode(digest[:20]).decode("ascii").lower()
+INVOICE_ID_DIGEST_BYTES = 20
+
+
+def _invoice_id(digest: bytes) -> str:
+    return "inv-" + base64.b32encode(digest[:INVOICE_ID_DIGEST_BYTES]).decode("ascii").lower()
+
+
+def invoice_id_for(key: bytes, subscription_code: str, issuer_code: str, invoice_number: str) -> str:
+    """The stable, opaque id of an invoice: a keyed digest of its subscription, issuer and number.
+
+    Keyed (HMAC-SHA256 with the invoice-id key), because an id is shown beside its issuer and number (payment views,
+    cursors): with an unkeyed digest, trying the 36**4 codes gives the subscription code back in a second. Only
+    whoever loads invoices holds the key; the functions read the ids stored with the invoices.
+    """
+    message = f"{subscription_code}|{issuer_code}|{invoice_number}".encode()
+    return _invoice_id(hmac.new(key, message, hashlib.sha256).digest())
+
+
+def legacy_invoice_id_for(subscription_code: str, issuer_code: str, invoice_number: str) -> str:
+    """The unkeyed id that releases before issue 9 gave an invoice (SHA-256, reversible by trying every code).
+
+    Kept only so that the loader and `epay migrate-invoice-ids` can find invoices still stored under it and move
+    them to their keyed id; nothing new is ever stored under it.
+    """
+    return _invoice_id(hashlib.sha256(f"{subscription_code}|{issuer_code}|{invoice_number}".encode()).digest())
+
+
+def invoice_id_key_fingerprint(key: bytes) -> str:
+    """A tag of the invoice-id key, kept in the table, that tells a loader holding another key to stop.
+
+    Loading a file with another key would store every invoice a second time under other ids. The tag reveals no
+    more about the key than any invoice id does.
+    """
+    return hmac.new(key, b"invoice-id-key-check", hashlib.sha256).hexdigest()[:32]
 
 
 def list_position(issuer_code: str, issue_date: date, invoice_number: str) -> str:
@@ -53,8 +84,13 @@ def list_position(issuer_code: str, issue_date: date, invoice_number: str) -> st
 
 @dataclass(frozen=True, slots=True)
 class Invoice:
-    """An operator's invoice as stored: amount in centimes, paid or not, perhaps held by a payment."""
+    """An operator's invoice as stored: amount in centimes, paid or not, perhaps held by a payment.
 
+    `invoice_id` is given, never derived here: the loader computes it with the invoice-id key (`invoice_id_for`),
+    and everything else reads it from the store (an invoice not yet migrated keeps its legacy id).
+    """
+
+    invoice_id: str
     subscription_code: str
     invoice_number: str
     issuer: Issuer
@@ -65,15 +101,6 @@ class Invoice:
     status: InvoiceStatus = InvoiceStatus.UNPAID
     hold: Hold | None = None
     paid_by: str | None = None
-    invoice_id: str = field(default="")
-
-    def __post_init__(self) -> None:
-        if not self.invoice_id:
-            object.__setattr__(
-                self,
-                "invoice_id",
-                invoice_id_for(self.subscription_code, self.issuer.code, self.invoice_number),
-            )
 
     @property
     def position(self) -> str:
@@ -190,6 +217,13 @@ def _order(invoice: Invoice) -> tuple[str, str]:
     return invoice.position, invoice.invoice_id
 
 
+def _beyond(invoices: list[Invoice], after: Position | None) -> list[Invoice]:
+    """The invoices strictly after `after`'s position. A position names one invoice of a code (issuer, date,
+    number), so an invoice read again at the cursor's own position is the last one returned, moved since to
+    another id (`epay migrate-invoice-ids`): DynamoDB resumes after the old id, and would list it twice."""
+    return invoices if after is None else [invoice for invoice in invoices if invoice.position > after.list_key]
+
+
 def find_unpaid(reader: UnpaidInvoiceReader, criteria: SearchCriteria, after: Position | None, size: int) -> Page:
     """One page of matching unpaid invoices, in contract order, starting after `after`.
 
@@ -199,9 +233,7 @@ def find_unpaid(reader: UnpaidInvoiceReader, criteria: SearchCriteria, after: Po
     wanted = size + 1
     if criteria.invoice_number is not None:
         # One read of the number index holds every match (a handful): order and page them here.
-        matches = sorted(reader.read_unpaid(criteria, None, FILTERED_READ_SIZE).invoices, key=_order)
-        if after is not None:
-            matches = [invoice for invoice in matches if _order(invoice) > (after.list_key, after.invoice_id)]
+        matches = _beyond(sorted(reader.read_unpaid(criteria, None, FILTERED_READ_SIZE).invoices, key=_order), after)
         if len(matches) > size:
             last = matches[size - 1]
             return Page(matches[:size], Position(last.position, last.invoice_id))
@@ -211,7 +243,7 @@ def find_unpaid(reader: UnpaidInvoiceReader, criteria: SearchCriteria, after: Po
     while len(found) < wanted:
         limit = max(wanted - len(found), FILTERED_READ_SIZE) if criteria.needs_filtering else wanted - len(found)
         batch = reader.read_unpaid(criteria, cursor, limit)
-        found.extend(batch.invoices)
+        found.extend(_beyond(batch.invoices, after))
         if batch.resume_after is None:
             break
         cursor = batch.resume_after

@@ -125,8 +125,9 @@ class PaymentService:
         gateway = Gateway(request.gateway)
         if not is_supported(gateway, request.method):
             raise errors.unsupported_method(request.gateway, request.method)
+        # Before any read: an address past its miss budget is refused whatever it asks for (no oracle).
         self.limiter.check(client_address, now)
-        invoices = self._selected_invoices(request, now)
+        invoices = self._selected_invoices(request, client_address, now)
         payment = self._new_payment(request, gateway, invoices, now)
         for _attempt in range(_ATTEMPTS):
             try:
@@ -164,10 +165,13 @@ class PaymentService:
             reference=reference_out(payment),
         )
 
-    def _selected_invoices(self, request: PaymentRequest, now: int) -> list[Invoice]:
+    def _selected_invoices(self, request: PaymentRequest, client_address: str, now: int) -> list[Invoice]:
         found = self.invoices.get_invoices(request.invoice_ids)
         invoices = [found.get(invoice_id) for invoice_id in request.invoice_ids]
         if any(invoice is None or invoice.subscription_code != request.subscription_code for invoice in invoices):
+            # Ids come from a listing: one that is unknown, or of another code, is a guess (a code tried against a
+            # known id, or ids against a code). It spends the address's miss budget.
+            self.limiter.count_miss(client_address, now)
             raise errors.invoice_not_found()
         selected = [invoice for invoice in invoices if invoice is not None]
         if len({invoice.issuer.code for invoice in selected}) > 1:

@@ -78,6 +78,7 @@ class UpsertOutcome(StrEnum):
     WRITTEN = "written"
     KEPT_PAID = "kept: already paid"
     KEPT_HELD = "kept: held by a payment in progress"
+    MOVED = "written (moved from its legacy id)"
 
 
 class InvoiceStore(Protocol):

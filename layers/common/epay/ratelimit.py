@@ -5,6 +5,10 @@ Two budgets share one counter item per address and hour (one `UpdateItem` per re
 - for lookups, searches that found nothing per hour (`EPAY_LOOKUP_MISSES_PER_HOUR`). A payer mistypes a code a few
   times; an enumeration of the 1.7 M possible codes misses almost every time. Once an address is over its miss
   budget, *every* lookup from it is refused until the hour ends, so the refusal says nothing about any code.
+- for payments, requests naming invoice ids that are unknown or of another code per hour
+  (`EPAY_PAYMENT_MISSES_PER_HOUR`): a payer only sends ids a listing gave it, while trying codes against a known
+  id, or ids against a code, misses almost every time. Past the budget every payment request from the address is
+  refused until the hour ends, whatever it names.
 """
 
 from __future__ import annotations
@@ -58,3 +62,12 @@ class RateLimiter:
             raise rate_limited(max(1, hour_end - now))
         if counts.get(minute_field, 0) > self.limit:
             raise rate_limited(max(1, MINUTE - now % MINUTE))
+
+    def count_miss(self, subject: str, now: int) -> None:
+        """Record a miss found after the request was counted and let through (a payment naming unknown invoices).
+
+        The request that spends the budget is answered like any other; the next `check` from the address refuses.
+        """
+        if self.miss_limit is not None:
+            hour_end = (now // HOUR + 1) * HOUR
+            self.counter.count_hit(self._counter(subject, now), [MISSES], hour_end + MINUTE)

@@ -76,7 +76,13 @@ def payment_service() -> PaymentService:
     return PaymentService(
         invoices=store(),
         payments=store(),
-        limiter=RateLimiter(store(), "payment", config.payment_limit_per_minute, service_key()),
+        limiter=RateLimiter(
+            store(),
+            "payment",
+            config.payment_limit_per_minute,
+            service_key(),
+            miss_limit=config.payment_misses_per_hour,
+        ),
         settings=config,
         secrets=gateway_secrets(),
     )

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -65,6 +66,10 @@ NUMBER_INDEX = "unpaid-by-number"
 INVOICE_SK = "INVOICE"
 PAYMENT_SK = "PAYMENT"
 MAX_BATCH_GET = 100
+# An invoice may be refreshed (or moved) unless it is paid or a live payment holds it.
+_REFRESHABLE = f"(attribute_not_exists(#st) OR #st <> :paid) AND {lapsed_condition('#hold')}"
+# Which invoice-id key made the table's invoice ids (`claim_invoice_id_key`).
+_ID_KEY_RECORD = {"pk": {"S": "CONFIG#INVOICE_ID_KEY"}, "sk": {"S": "CONFIG"}}
 
 Item = dict[str, dict[str, Any]]
 
@@ -111,6 +116,21 @@ def _event_key(gateway: str, event_id: str) -> Item:
     return {"pk": _s(f"EVENT#{gateway}#{event_id}"), "sk": _s("EVENT")}
 
 
+def _lines_attribute(lines: tuple[PaymentLine, ...]) -> dict[str, Any]:
+    return {
+        "L": [
+            {
+                "M": {
+                    "invoice_id": _s(line.invoice_id),
+                    "invoice_number": _s(line.invoice_number),
+                    "amount": _n(line.amount.centimes),
+                }
+            }
+            for line in lines
+        ]
+    }
+
+
 def _payment_item(payment: Payment) -> Item:
     item: Item = {
         "pk": _s(f"PAYMENT#{payment.payment_id}"),
@@ -122,18 +142,7 @@ def _payment_item(payment: Payment) -> Item:
         "issuer_name": _s(payment.issuer.name),
         "gateway": _s(payment.gateway.value),
         "method": _s(payment.method),
-        "lines": {
-            "L": [
-                {
-                    "M": {
-                        "invoice_id": _s(line.invoice_id),
-                        "invoice_number": _s(line.invoice_number),
-                        "amount": _n(line.amount.centimes),
-                    }
-                }
-                for line in payment.lines
-            ]
-        },
+        "lines": _lines_attribute(payment.lines),
         "amount": _n(payment.amount.centimes),
         "currency": _s("MAD"),
         "payer": {
@@ -313,6 +322,19 @@ def _unavailable(failed: dict[str, Item], amounts: dict[str, Money]) -> Invoices
     return InvoicesUnavailable(list(refusals), refusals)
 
 
+class MoveOutcome(StrEnum):
+    MOVED = "moved"
+    HELD = "held by a live payment"
+    GONE = "not stored under its old id"
+    TAKEN = "already stored under its new id"
+
+
+_ATTEMPTS = 3
+# TransactWriteItems takes 100 actions: a move is two (delete, put), a payment's new lines one.
+_MOVES_ALONE = 50
+_MOVES_WITH_PAYMENT = 49
+
+
 @dataclass
 class Store:
     """DynamoDB access for invoices, payments (with their evidence) and rate-limit counters.
@@ -399,8 +421,8 @@ class Store:
         item = response.get("Item")
         return invoice_from_item(item) if item else None
 
-    def upsert_invoice(self, invoice: Invoice, now: int) -> UpsertOutcome:
-        """Create or refresh an invoice from the operator's file; never alters a paid or currently held one."""
+    def _upsert_request(self, invoice: Invoice, now: int) -> dict[str, Any]:
+        """The conditional `UpdateItem` that creates or refreshes an invoice: not if paid or held by a live payment."""
         names = {
             "#sub": "subscription_code",
             "#num": "invoice_number",
@@ -451,17 +473,21 @@ class Store:
         else:
             removes += ["#lpk", "#lsk"]
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        condition = f"(attribute_not_exists(#st) OR #st <> :paid) AND {lapsed_condition('#hold')}"
+        return {
+            "TableName": self.table,
+            "Key": _invoice_key(invoice.invoice_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": _REFRESHABLE,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def upsert_invoice(self, invoice: Invoice, now: int) -> UpsertOutcome:
+        """Create or refresh an invoice from the operator's file; never alters a paid or currently held one."""
         try:
             with _translated_failures():
                 self.client.update_item(
-                    TableName=self.table,
-                    Key=_invoice_key(invoice.invoice_id),
-                    UpdateExpression=expression,
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **self._upsert_request(invoice, now), ReturnValuesOnConditionCheckFailure="ALL_OLD"
                 )
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
@@ -472,24 +498,95 @@ class Store:
             return UpsertOutcome.KEPT_HELD
         return UpsertOutcome.WRITTEN
 
+    def replace_legacy_invoice(self, invoice: Invoice, legacy_id: str, now: int) -> UpsertOutcome | None:
+        """Move an invoice stored under its legacy id to its keyed id (`invoice.invoice_id`) with the file's values.
+
+        One transaction deletes the legacy item and upserts the keyed one, each under the upsert's rule (not paid,
+        not held by a live payment), so a payer never sees the invoice twice, or not at all, and a paid or held
+        invoice stays exactly as it is (`KEPT_PAID`, `KEPT_HELD`). None when no legacy item is left (moved
+        meanwhile): upsert the keyed id as usual.
+        """
+        keyed_update = {**self._upsert_request(invoice, now), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        failed = self._transact(
+            [
+                (
+                    "legacy",
+                    {
+                        "Delete": {
+                            "TableName": self.table,
+                            "Key": _invoice_key(legacy_id),
+                            "ConditionExpression": f"attribute_exists(pk) AND {_REFRESHABLE}",
+                            "ExpressionAttributeNames": {"#st": "status", "#hold": "hold_expires_at"},
+                            "ExpressionAttributeValues": {":paid": _s(InvoiceStatus.PAID.value), ":now": _n(now)},
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                ),
+                ("keyed", {"Update": keyed_update}),
+            ]
+        )
+        if not failed:
+            return UpsertOutcome.MOVED
+        blocking = failed.get("legacy", failed.get("keyed", {}))
+        if not blocking:
+            return None
+        paid = blocking.get("status", {}).get("S") == InvoiceStatus.PAID.value
+        return UpsertOutcome.KEPT_PAID if paid else UpsertOutcome.KEPT_HELD
+
+    def claim_invoice_id_key(self, fingerprint: str, now: int) -> str | None:
+        """Record which invoice-id key made this table's ids, the first time; later, check it is the same key.
+
+        Returns None when `fingerprint` is (now) the table's, else the fingerprint of the key the table was
+        loaded with: a loader holding another key would store every invoice a second time, so it must stop.
+        """
+        for _attempt in range(2):
+            with _translated_failures():
+                stored = self.client.get_item(TableName=self.table, Key=_ID_KEY_RECORD, ConsistentRead=True)
+            if "Item" in stored:
+                recorded = str(stored["Item"]["fingerprint"]["S"])
+                return None if recorded == fingerprint else recorded
+            try:
+                with _translated_failures():
+                    self.client.put_item(
+                        TableName=self.table,
+                        Item={
+                            **_ID_KEY_RECORD,
+                            "entity": _s("CONFIG"),
+                            "fingerprint": _s(fingerprint),
+                            "since": _n(now),
+                        },
+                        ConditionExpression="attribute_not_exists(pk)",
+                    )
+                return None
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                # Another loader recorded its key first: compare with that one.
+        raise StoreUnavailable("the invoice-id key record could not be read")
+
     def get_invoices(self, invoice_ids: list[str]) -> dict[str, Invoice]:
         """The invoices that exist among `invoice_ids`, read consistently (one `BatchGetItem` per 100)."""
         found: dict[str, Invoice] = {}
+        for item in self._invoice_items(invoice_ids):
+            invoice = invoice_from_item(item)
+            found[invoice.invoice_id] = invoice
+        return found
+
+    def _invoice_items(self, invoice_ids: list[str]) -> list[Item]:
+        items: list[Item] = []
         for start in range(0, len(invoice_ids), MAX_BATCH_GET):
             keys = [_invoice_key(invoice_id) for invoice_id in invoice_ids[start : start + MAX_BATCH_GET]]
             request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
             for _attempt in range(5):
                 with _translated_failures():
                     response = self.client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table, []):
-                    invoice = invoice_from_item(item)
-                    found[invoice.invoice_id] = invoice
+                items += response.get("Responses", {}).get(self.table, [])
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
             else:
                 raise StoreUnavailable("BatchGetItem left keys unprocessed")
-        return found
+        return items
 
     # -- payments -------------------------------------------------------------------------------------------
 
@@ -784,6 +881,129 @@ class Store:
                 if reason.get("Code") == "ConditionalCheckFailed"
             }
         return {}
+
+    # -- moving invoices to keyed ids (`epay migrate-invoice-ids`, an operator's one-off batch) -------------------
+
+    def scan_invoices(self) -> Iterator[Invoice]:
+        """Every invoice of the table, paid or not. A `Scan`: for the migration batch only, never for a route."""
+        for item in self._scan("INVOICE"):
+            yield invoice_from_item(item)
+
+    def scan_payments(self) -> Iterator[Payment]:
+        """Every payment of the table. A `Scan`: for the migration batch only, never for a route."""
+        for item in self._scan("PAYMENT"):
+            yield _payment_from_item(item)
+
+    def _scan(self, entity: str) -> Iterator[Item]:
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "#ent = :ent",
+            "ExpressionAttributeNames": {"#ent": "entity"},
+            "ExpressionAttributeValues": {":ent": _s(entity)},
+        }
+        while True:
+            with _translated_failures():
+                response = self.client.scan(**request)
+            yield from response.get("Items", [])
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def move_invoices(
+        self, renamed: dict[str, str], now: int, payment: tuple[Payment, Payment] | None = None
+    ) -> dict[str, MoveOutcome]:
+        """Move invoices from their old id to their new one (`renamed`), each item copied as it is stored.
+
+        Each move deletes the old item — on condition that it is exactly as read (status, hold, last load), which
+        was neither held by a live payment nor changed — and puts the copy under the new id if nothing is there.
+        With `payment` (as read, and with its lines renamed), the payment's new lines are written in the same
+        transaction, on its version, so its invoices and its lines never disagree. Paid invoices move too, still
+        paid, with their payment and date. Up to 49 moves share a transaction with the payment; more (a payment
+        has at most 50 invoices) go first, in transactions of their own.
+        """
+        outcomes: dict[str, MoveOutcome] = {}
+        for _attempt in range(_ATTEMPTS):
+            pending = {old: new for old, new in renamed.items() if old not in outcomes}
+            stored = {item["invoice_id"]["S"]: item for item in self._invoice_items(list(pending))}
+            moves: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = []
+            for old, new in pending.items():
+                item = stored.get(old)
+                if item is None:
+                    outcomes[old] = MoveOutcome.GONE
+                elif "hold_expires_at" in item and int(item["hold_expires_at"]["N"]) > now:
+                    outcomes[old] = MoveOutcome.HELD
+                else:
+                    moves.append((old, self._move_items(item, new)))
+            alone = moves[:-_MOVES_WITH_PAYMENT] if payment else moves
+            batches = [alone[i : i + _MOVES_ALONE] for i in range(0, len(alone), _MOVES_ALONE)]
+            if payment is not None:
+                batches.append(moves[-_MOVES_WITH_PAYMENT:])
+            if self._run_moves(batches, outcomes, payment):
+                return outcomes
+        raise StoreUnavailable("invoices kept changing while being moved")
+
+    def _run_moves(
+        self,
+        batches: list[list[tuple[str, list[tuple[str, dict[str, Any]]]]]],
+        outcomes: dict[str, MoveOutcome],
+        payment: tuple[Payment, Payment] | None,
+    ) -> bool:
+        """Run the batches in order, the payment's lines (if any) with the last; False when one must be read again."""
+        for number, batch in enumerate(batches, start=1):
+            items = [tagged for _old, pair in batch for tagged in pair]
+            if payment is not None and number == len(batches):
+                items.append(("payment", self._lines_update(*payment)))
+            failed = self._transact(items) if items else {}
+            if payment is not None and "payment" in failed:
+                raise PaymentChanged(payment[0].payment_id)
+            for old, _pair in batch:
+                if f"put:{old}" in failed:
+                    outcomes[old] = MoveOutcome.TAKEN
+                elif not failed:
+                    outcomes[old] = MoveOutcome.MOVED
+            if failed:
+                # Nothing of this transaction was written: read again, retry what was neither moved nor taken.
+                return False
+        return True
+
+    def _move_items(self, item: Item, new_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The tagged delete of the item as read and put of its copy under `new_id` (tags name the old id)."""
+        old = item["invoice_id"]["S"]
+        names = {"#st": "status", "#upd": "updated_at", "#hp": "hold_payment_id", "#he": "hold_expires_at"}
+        values: Item = {":st": item["status"]}
+        conditions = ["#st = :st"]
+        for name, placeholder in (("updated_at", "#upd"), ("hold_payment_id", "#hp"), ("hold_expires_at", "#he")):
+            if name in item:
+                values[placeholder.replace("#", ":")] = item[name]
+                conditions.append(f"{placeholder} = {placeholder.replace('#', ':')}")
+            else:
+                conditions.append(f"attribute_not_exists({placeholder})")
+        copy = {**item, **_invoice_key(new_id), "invoice_id": _s(new_id)}
+        delete = {
+            "TableName": self.table,
+            "Key": {"pk": item["pk"], "sk": item["sk"]},
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        put = {"TableName": self.table, "Item": copy, "ConditionExpression": "attribute_not_exists(pk)"}
+        return [(f"delete:{old}", {"Delete": delete}), (f"put:{old}", {"Put": put})]
+
+    def _lines_update(self, payment: Payment, renamed: Payment) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": _s(f"PAYMENT#{payment.payment_id}"), "sk": _s(PAYMENT_SK)},
+                "UpdateExpression": "SET #lines = :lines, #v = :next",
+                "ConditionExpression": "#v = :read",
+                "ExpressionAttributeNames": {"#lines": "lines", "#v": "version"},
+                "ExpressionAttributeValues": {
+                    ":lines": _lines_attribute(renamed.lines),
+                    ":next": _n(renamed.version),
+                    ":read": _n(payment.version),
+                },
+            }
+        }
 
     # -- rate limits ----------------------------------------------------------------------------------------
 
