@@ -172,7 +172,12 @@ def test_only_unmatched_callback_evidence_expires_from_the_main_table():
 
 
 @pytest.mark.parametrize(
-    ("alarm", "metric"), [("UnappliedFundsAlarm", "UnappliedFunds"), ("CallbackFailedAlarm", "CallbackFailed")]
+    ("alarm", "metric"),
+    [
+        ("UnappliedFundsAlarm", "UnappliedFunds"),
+        ("CallbackFailedAlarm", "CallbackFailed"),
+        ("CallbackRejectedAlarm", "CallbackRejected"),
+    ],
 )
 def test_alarms_watch_money_to_return_and_callbacks_that_failed_for_good(alarm, metric):
     properties = resources_of("AWS::CloudWatch::Alarm")[alarm]["Properties"]

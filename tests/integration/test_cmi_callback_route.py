@@ -155,7 +155,7 @@ def test_a_success_posted_base64_encoded_is_read_like_any_other(created):
 
 
 def test_blank_values_count_in_the_hash(created):
-    fields = cmi_callback(created, ErrMsg="", HostRefNum="", Extra1="")
+    fields = cmi_callback(created, ErrMsg="", HostRefNum="", mdErrorMsg="")
     assert ("ErrMsg", "") in fields
     assert cmi_answer(post_cmi(fields)) == POSTAUTH
     assert payment(created["payment_id"])["status"] == "PAID"

@@ -227,6 +227,27 @@ def stored_payments() -> list[dict[str, Any]]:
     return items
 
 
+def stored_evidence() -> list[dict[str, Any]]:
+    """Every callback evidence item (a test-only Scan), oldest first, as plain values: `owner` is the item's pk
+    (`PAYMENT#<id>` or `CALLBACK#UNMATCHED#<day>`), then `gateway`, `verified`, `decision`, `answer_status`,
+    `body_sha256`."""
+    items: list[dict[str, Any]] = []
+    for page in runtime.dynamodb().get_paginator("scan").paginate(TableName=settings().table):
+        items += [item for item in page["Items"] if item.get("entity", {}).get("S") == "CALLBACK"]
+    items.sort(key=lambda item: item["sk"]["S"])
+    return [
+        {
+            "owner": item["pk"]["S"],
+            "gateway": item["gateway"]["S"],
+            "verified": item["verified"]["BOOL"],
+            "decision": item["decision"]["S"],
+            "answer_status": int(item["answer_status"]["N"]),
+            "body_sha256": item["body_sha256"]["S"],
+        }
+        for item in items
+    ]
+
+
 # -- storage failures -----------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ evidence in one conditional transaction, deciding again if a concurrent callback
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from epay.evidence import CallbackEvidence
 from epay.gateways import cmi, fatourati, m2t
 from epay.money import Money
 from epay.observability import logger, metrics
-from epay.payment_service import GatewaySecrets, held_by
+from epay.payment_service import GatewaySecrets, checkout_of, endpoints_of, held_by
 from epay.payments import (
     Payment,
     PaymentEvent,
@@ -60,6 +61,7 @@ class Outcome(StrEnum):
     REFERENCE_ISSUED = "reference issued"
     NOT_PAYABLE = "not payable"
     RECORDED = "recorded, nothing changed"
+    FORGED = "refused, fields differ from what this payment sent"
 
 
 class Kind(StrEnum):
@@ -90,6 +92,9 @@ class Notice:
     # CMI reports money authorised: a mismatch is flagged for an operator; the others just refuse it.
     review_mismatch: bool = False
     expected_currency: str = "MAD"
+    # For a signature that does not cover everything (CMI's HASH signs values, never names): the names of the
+    # fields that differ from what this payment sent; any name refuses the notice before anything is decided.
+    forged: Callable[[Payment], list[str]] | None = None
 
     @property
     def currency_ok(self) -> bool:
@@ -156,6 +161,11 @@ class CallbackService:
             verified = False
         if not verified:
             return self._rejected("CMI", digest, now_ms, 403, cmi.FAILURE)
+        unexpected = cmi.unexpected_names(fields)
+        if unexpected:
+            refused = CallbackEvidence("CMI", now_ms, digest, True, "refused, field names CMI never sends", 403)
+            self._refuse(refused, cmi.describe_names(unexpected))
+            return 403, cmi.FAILURE
         result = cmi.interpret(fields)
         approved = result.approved
         notice = Notice(
@@ -171,16 +181,24 @@ class CallbackService:
             if approved
             else _clean_error(f"CMI {result.proc_return_code}: {result.error_message or 'refusé'}"),
             review_mismatch=True,
+            forged=lambda payment: cmi.echo_mismatches(fields, self._cmi_echo(payment)),
         )
 
         def answer(outcome: Outcome | None) -> tuple[int, str]:
             if outcome is None:
                 return 404, cmi.FAILURE
+            if outcome is Outcome.FORGED:
+                return 403, cmi.FAILURE
             if outcome in (Outcome.SETTLED, Outcome.DUPLICATE):
                 return 200, cmi.POSTAUTH
             return 200, cmi.APPROVED
 
         return self._handle(notice, digest, now_ms, answer)
+
+    def _cmi_echo(self, payment: Payment) -> dict[str, str]:
+        """What every CMI callback for `payment` must echo: rebuilt as its form was built, with today's settings."""
+        endpoints = endpoints_of(self.settings)
+        return cmi.expected_echo(checkout_of(payment), self.settings.cmi_client_id, endpoints)
 
     # -- M2T ------------------------------------------------------------------------------------------------
 
@@ -323,6 +341,22 @@ class CallbackService:
         self._record(CallbackEvidence(gateway, now_ms, digest, False, "signature rejected", status))
         return status, answer
 
+    def _refuse(self, evidence: CallbackEvidence, fields: str) -> None:
+        """A verified callback that must not be believed (its signature does not cover what differs): nothing
+        changes; it is counted, logged with field names only (never values) and kept as evidence."""
+        metrics.add_metric(name="CallbackRejected", unit="Count", value=1)
+        logger.warning(
+            "callback refused",
+            extra={
+                "gateway": evidence.gateway,
+                "body_sha256": evidence.body_sha256,
+                "payment_id": evidence.payment_id,
+                "decision": evidence.decision,
+                "fields": fields,
+            },
+        )
+        self._record(dataclasses.replace(evidence, decision=f"{evidence.decision}: {fields}"))
+
     def _record(self, evidence: CallbackEvidence) -> None:
         """Keep evidence of a callback that changes nothing; losing it must not change the answer."""
         try:
@@ -379,6 +413,8 @@ class CallbackService:
             payment = self.payments.get_payment(notice.payment_id) if notice.payment_id else None
             if payment is None or not _addressed_to(notice, payment):
                 return None
+            if self._forged(notice, payment, evidence):
+                return Outcome.FORGED
             if collided_at == payment.version:
                 # This event is applied to this payment and deciding again would write it again: it is a duplicate.
                 return self._keep(Outcome.DUPLICATE, lambda outcome: evidence(outcome, notice.payment_id))
@@ -392,6 +428,16 @@ class CallbackService:
             except PaymentChanged:
                 continue
         raise StoreUnavailable("payment kept changing while a callback was applied")
+
+    def _forged(
+        self, notice: Notice, payment: Payment, evidence: Callable[[Outcome | None, str | None], CallbackEvidence]
+    ) -> bool:
+        """True, with the refusal kept, when the notice differs from what this payment sent (checked before any
+        decision: it changes nothing)."""
+        differing = notice.forged(payment) if notice.forged is not None else []
+        if differing:
+            self._refuse(evidence(Outcome.FORGED, payment.payment_id), ", ".join(differing))
+        return bool(differing)
 
     def _decide(
         self, notice: Notice, payment: Payment, now: int, evidence: Callable[[Outcome], CallbackEvidence]

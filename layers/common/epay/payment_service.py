@@ -98,6 +98,24 @@ def payment_view(payment: Payment, now: int, unapplied: Sequence[UnappliedFunds]
     )
 
 
+def endpoints_of(settings: Settings) -> Endpoints:
+    """The service's public addresses, as the gateways are told them."""
+    return Endpoints(settings.public_api_url, settings.frontend_url)
+
+
+def checkout_of(payment: Payment) -> Checkout:
+    """The payment as its gateway's form is built from it (and, for CMI, as its callbacks must echo it)."""
+    return Checkout(
+        payment_id=payment.payment_id,
+        amount=payment.amount,
+        method=payment.method,
+        lang=payment.lang,
+        payer_name=payment.payer.name,
+        payer_email=payment.payer.email,
+        payer_phone=payment.payer.phone,
+    )
+
+
 def held_by(invoices: InvoiceStore, payment: Payment) -> list[str]:
     """The payment's invoices that it still holds (the others were freed, or taken after its hold lapsed)."""
     found = invoices.get_invoices(payment.invoice_ids)
@@ -118,7 +136,7 @@ class PaymentService:
 
     @property
     def endpoints(self) -> Endpoints:
-        return Endpoints(self.settings.public_api_url, self.settings.frontend_url)
+        return endpoints_of(self.settings)
 
     def create(self, request: PaymentRequest, client_address: str, now: int) -> PaymentCreated:
         """Validate the selection, hold every invoice atomically, and say where the payer goes to pay."""
@@ -208,15 +226,7 @@ class PaymentService:
     def _redirect(self, payment: Payment) -> Redirect | None:
         if payment.reference is not None:
             return None
-        checkout = Checkout(
-            payment_id=payment.payment_id,
-            amount=payment.amount,
-            method=payment.method,
-            lang=payment.lang,
-            payer_name=payment.payer.name,
-            payer_email=payment.payer.email,
-            payer_phone=payment.payer.phone,
-        )
+        checkout = checkout_of(payment)
         if payment.gateway is Gateway.CMI:
             settings = cmi.CmiSettings(
                 self.settings.cmi_client_id, self.secrets.cmi_store_key, self.settings.cmi_gateway_url

@@ -2,6 +2,10 @@
 
 The HASH (version 3) follows gateways.md: every field but HASH and encoding, ordered by name like PHP's
 `natcasesort`, values escaped and joined by `|`, then the store key; base64 of the raw SHA-512 digest.
+
+The HASH signs values, never names: whoever holds one genuine callback can post its values under other names and
+keep it valid. So a callback is believed only when every name is one CMI sends (`unexpected_names`) and every field
+CMI echoes equals what this payment's form carried (`expected_echo`, `echo_mismatches`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,138 @@ _DIGIT = ord("0")
 # PHP folds case with the C library's toupper: ASCII letters only, whatever else the name holds.
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _NOT_HASHED = frozenset({"HASH", "ENCODING"})
+# How many unexpected names a log line or the evidence shows, and which ones it may show at all.
+_NAMES_SHOWN = 5
+_SHOWABLE_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+# Every field `payment_form` sends; CMI posts each of them back.
+FORM_FIELDS = (
+    "clientid",
+    "storetype",
+    "TranType",
+    "amount",
+    "currency",
+    "oid",
+    "okUrl",
+    "failUrl",
+    "callbackUrl",
+    "shopurl",
+    "lang",
+    "rnd",
+    "hashAlgorithm",
+    "encoding",
+    "BillToName",
+    "email",
+    "tel",
+    "CallbackResponse",
+    "HASH",
+)
+# The sent fields a callback must echo unchanged. Not `amount` and `currency` (a verified success for another
+# amount is flagged for review, gateways.md), `rnd` (CMI sends a fresh one), `encoding` and `HASH`.
+ECHOED_FIELDS = (
+    "clientid",
+    "oid",
+    "storetype",
+    "TranType",
+    "okUrl",
+    "failUrl",
+    "callbackUrl",
+    "shopurl",
+    "lang",
+    "hashAlgorithm",
+    "BillToName",
+    "email",
+    "tel",
+    "CallbackResponse",
+)
+# CMI's result (gateways.md).
+RESULT_FIELDS = (
+    "ProcReturnCode",
+    "Response",
+    "AuthCode",
+    "TransId",
+    "HostRefNum",
+    "ErrMsg",
+    "MaskedPan",
+    "EXTRA.TRXDATE",
+    "callbackCall",
+)
+# What NestPay's 3D hosting adds on its own: the 3-D Secure outcome (1.0 and 2.x), the card summary, the session
+# and the acquirer's extras. Gathered from NestPay integrations and real CMI callbacks; an explicit list, no
+# wildcard: a name missing here refuses genuine callbacks, which the evidence and the CallbackRejected alarm show
+# (docs/operations.md says how to add one).
+NESTPAY_3D_FIELDS = (
+    # 3-D Secure
+    "mdStatus",
+    "mdErrorMsg",
+    "txstatus",
+    "eci",
+    "cavv",
+    "cavvAlgorithm",
+    "xid",
+    "retryXid",
+    "md",
+    "PAResSyntaxOK",
+    "PAResVerified",
+    "paresTxStatus",
+    "veresEnrolledStatus",
+    "version",
+    "protocol",
+    "dsId",
+    "payResults.dsId",
+    "sID",
+    "iReqCode",
+    "iReqDetail",
+    "vendorCode",
+    "digest",
+    "TDS2.acsOperatorID",
+    "TDS2.acsReferenceNumber",
+    "TDS2.acsTransID",
+    "TDS2.authenticationType",
+    "TDS2.authTimestamp",
+    "TDS2.dsTransID",
+    "TDS2.threeDSServerTransID",
+    "TDS2.transStatus",
+    # merchant, session and NestPay's own signature of the 3-D step
+    "merchantID",
+    "merchantName",
+    "clientIp",
+    "sessionTimeout",
+    "refreshtime",
+    "failCount",
+    "paymentType",
+    "ReturnOid",
+    "TRANID",
+    "orgRnd",
+    "orgHash",
+    "HASHPARAMS",
+    "HASHPARAMSVAL",
+    # result details
+    "ErrCode",
+    "SettleId",
+    "acqStan",
+    "ACQBIN",
+    "EXTRA.CARDBRAND",
+    "EXTRA.CARDISSUER",
+    "EXTRA.HOSTDATE",
+    "EXTRA.CVVVERIFICATION",
+    "EXTRA.AVSAPPROVE",
+    "EXTRA.AVSERRORCODEDETAIL",
+    "EXTRA.ERRORCODE",
+    "EXTRA.SETTLEID",
+    "EXTRA.NUMCODE",
+    "EXTRA.MERCHANTID",
+    "EXTRA.TERMINALID",
+    # the card, masked
+    "maskedCreditCard",
+    "Ecom_Payment_Card_ExpDate_Year",
+    "Ecom_Payment_Card_ExpDate_Month",
+    "cardHolderName",
+    "panFirst6",
+    "panLast4",
+    "ccnHash",
+    "CVVPresence",
+)
 
 Fields = Sequence[tuple[str, str]] | Mapping[str, str]
 
@@ -77,6 +213,9 @@ class CmiResult:
 
 def _fold(name: str) -> str:
     return name.translate(_ASCII_UPPER)
+
+
+_CALLBACK_NAMES = frozenset(_fold(name) for name in (*FORM_FIELDS, *RESULT_FIELDS, *NESTPAY_3D_FIELDS))
 
 
 def _pairs(fields: Fields) -> list[tuple[str, str]]:
@@ -190,20 +329,43 @@ def interpret(fields: Fields) -> CmiResult:
     )
 
 
-def payment_form(checkout: Checkout, settings: CmiSettings, endpoints: Endpoints, rnd: str) -> Redirect:
-    """The HASH-signed form that sends the payer's browser to CMI's hosted card page (method CARD only).
+def unexpected_names(fields: Fields) -> list[str]:
+    """The posted names CMI never sends, in posted order (compared case-insensitively, as the HASH compares them).
 
-    `rnd` is the caller's random nonce (at most 20 characters).
+    Only the fields the form sends, CMI's result and NestPay's 3D-hosting fields are accepted: any other name is a
+    sign the values were moved under other names (the HASH cannot tell).
     """
+    return [name for name, _ in _pairs(fields) if _fold(name) not in _CALLBACK_NAMES]
+
+
+def describe_names(names: Sequence[str]) -> str:
+    """Names for a log line or the evidence. Whoever posted them chose them, so only names of `[A-Za-z0-9._-]`
+    (at most 64 characters, at most five of them) are written out; the others are only counted."""
+    showable = [name for name in names if _SHOWABLE_NAME.fullmatch(name)]
+    shown = showable[:_NAMES_SHOWN]
+    others = len(names) - len(shown)
+    return ", ".join(shown) + (f"{', ' if shown else ''}{others} other(s)" if others else "")
+
+
+def echo_mismatches(fields: Fields, expected: Mapping[str, str]) -> list[str]:
+    """The names of `expected` whose value the callback does not echo exactly (missing counts as different).
+
+    Names compare case-insensitively and values after dropping one trailing newline, as the HASH treats them.
+    Only names are returned, never values: they hold the payer's name, e-mail and phone.
+    """
+    received = {_fold(name): _drop_trailing_newline(value) for name, value in _pairs(fields)}
+    return [name for name, value in expected.items() if received.get(_fold(name)) != _drop_trailing_newline(value)]
+
+
+def _form_fields(checkout: Checkout, client_id: str, endpoints: Endpoints, rnd: str) -> dict[str, str]:
+    """Every field of the form but HASH: the one place that says what CMI is sent for a payment."""
     if checkout.method != "CARD":
         raise ValueError(f"CMI's hosted page takes CARD payments, not {checkout.method}")
     if not _PAYMENT_ID.fullmatch(checkout.payment_id):
         raise ValueError("oid must be 1 to 64 characters of [A-Za-z0-9-]")
-    if not 0 < len(rnd) <= _MAX_RND:
-        raise ValueError("rnd must be 1 to 20 characters")
     return_url = endpoints.return_url(checkout.payment_id)
-    fields = {
-        "clientid": settings.client_id,
+    return {
+        "clientid": client_id,
         "storetype": STORE_TYPE,
         "TranType": TRANSACTION_TYPE,
         "amount": str(checkout.amount),
@@ -222,5 +384,25 @@ def payment_form(checkout: Checkout, settings: CmiSettings, endpoints: Endpoints
         "tel": checkout.payer_phone,
         "CallbackResponse": "true",
     }
+
+
+def expected_echo(checkout: Checkout, client_id: str, endpoints: Endpoints) -> dict[str, str]:
+    """The `ECHOED_FIELDS` exactly as this payment's form carried them, rebuilt by the code that built the form.
+
+    They depend on the settings (`client_id`, the endpoints) as they are now: changing them while payments are live
+    makes those payments' callbacks fail the check (docs/operations.md).
+    """
+    sent = _form_fields(checkout, client_id, endpoints, rnd="")
+    return {name: sent[name] for name in ECHOED_FIELDS}
+
+
+def payment_form(checkout: Checkout, settings: CmiSettings, endpoints: Endpoints, rnd: str) -> Redirect:
+    """The HASH-signed form that sends the payer's browser to CMI's hosted card page (method CARD only).
+
+    `rnd` is the caller's random nonce (at most 20 characters).
+    """
+    fields = _form_fields(checkout, settings.client_id, endpoints, rnd)
+    if not 0 < len(rnd) <= _MAX_RND:
+        raise ValueError("rnd must be 1 to 20 characters")
     fields["HASH"] = compute_hash(fields, settings.store_key)
     return Redirect("POST", settings.gateway_url, fields)
