@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, ValidationError, model_validator
 
 from epay.invoices import Invoice, InvoiceStatus, Issuer
-from epay.money import Money
+from epay.json_bounds import JsonTooComplex, check_json_bounds
+from epay.money import MAX_INVOICE_AMOUNT, Money
 from epay.ports import UpsertOutcome
 from epay.schemas import AmountText, InvoiceNumber, IsoDate, IssuerCode, SubscriptionCode
 from epay.store import Store
@@ -37,8 +38,12 @@ class InvoiceRecord(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> InvoiceRecord:
-        if Money.parse(self.amount).centimes == 0:
+        amount = Money.parse(self.amount)
+        if amount.centimes == 0:
             raise ValueError("amount: une facture de 0.00 MAD ne peut pas être payée")
+        if amount > MAX_INVOICE_AMOUNT:
+            # 50 of the largest still make a payment every gateway takes (docs/architecture.md, "Amount bounds").
+            raise ValueError(f"amount: au plus {MAX_INVOICE_AMOUNT} MAD par facture")
         if self.due_date is not None and self.due_date < self.issue_date:
             raise ValueError("due_date: l'échéance précède la date d'émission")
         return self
@@ -94,12 +99,16 @@ def parse_invoice_lines(lines: list[bytes]) -> list[Invoice]:
             continue
         try:
             text = raw.decode("utf-8")
+            check_json_bounds(text)
             parsed = json.loads(text)
         except UnicodeDecodeError:
             problems.append(LineError(number, "not valid UTF-8"))
             continue
         except json.JSONDecodeError as error:
             problems.append(LineError(number, f"not valid JSON ({error.msg})"))
+            continue
+        except JsonTooComplex as error:
+            problems.append(LineError(number, f"not valid JSON ({error})"))
             continue
         if not isinstance(parsed, dict):
             problems.append(LineError(number, "a JSON object is expected"))

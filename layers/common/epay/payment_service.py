@@ -12,7 +12,7 @@ from epay.config import Settings
 from epay.gateways import cmi, fatourati, m2t
 from epay.gateways.common import Checkout, Endpoints, Redirect
 from epay.invoices import Invoice
-from epay.money import total
+from epay.money import MAX_PAYMENT_AMOUNT, AmountTooLarge, total
 from epay.observability import logger, metrics
 from epay.payments import (
     Gateway,
@@ -175,6 +175,10 @@ class PaymentService:
         now_unpayable = [invoice.invoice_id for invoice in selected if not invoice.is_payable(now)]
         if now_unpayable:
             raise errors.invoice_not_payable(now_unpayable)
+        try:
+            total([invoice.amount for invoice in selected], limit=MAX_PAYMENT_AMOUNT)
+        except AmountTooLarge as error:
+            raise errors.payment_too_large(str(MAX_PAYMENT_AMOUNT)) from error
         return selected
 
     def _new_payment(self, request: PaymentRequest, gateway: Gateway, invoices: list[Invoice], now: int) -> Payment:
