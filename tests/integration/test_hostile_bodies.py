@@ -75,6 +75,15 @@ def test_nan_and_infinity_are_not_json(dynamodb, route, body):
 
 
 @pytest.mark.parametrize("route", JSON_ROUTES)
+@pytest.mark.parametrize("body", ["[%s]", "[%s, 1]", "null", '"AB12"', "1"])
+def test_a_body_that_is_not_a_json_object_is_refused_as_such(dynamodb, route, body):
+    # A list was read as its first element (Powertools' leniency for form fields) and answered like that object.
+    valid = json.dumps({"subscription_code": "AB12"} if "search" in route else PAYMENT)
+    response = post_json_route(route, body.replace("%s", valid))
+    assert_validation_error(response, "objet JSON attendu")
+
+
+@pytest.mark.parametrize("route", JSON_ROUTES)
 def test_nesting_within_the_bound_is_validated_as_usual(dynamodb, route):
     body = json.dumps({"subscription_code": MARKER, "filters": None}).replace("null", "[" * 30 + "]" * 30)
     response = post_json_route(route, body)
@@ -89,6 +98,45 @@ def test_no_refusal_logs_a_stack_trace(dynamodb, logs):
     assert "Traceback" not in logs.text()
     assert "unexpected failure" not in logs.text()
     assert MARKER not in logs.text()
+
+
+# -- every other hostile body the review's search found: a 4xx problem, never a 500 --------------------------------
+
+SEARCH = {"subscription_code": MARKER}
+PAYMENT = {
+    "subscription_code": MARKER,
+    "invoice_ids": ["inv-1"],
+    "gateway": "CMI",
+    "method": "CARD",
+    "payer": {"name": "Société Maritime", "email": "compta@example.ma"},
+}
+OTHER_HOSTILE = {
+    "a 15000-character invoice number": {**SEARCH, "invoice_number": "F" * 15000},
+    "a 15000-character search text": {**SEARCH, "filters": {"text": "é" * 7000}},
+    "a 15000-character cursor": {**SEARCH, "cursor": "A" * 15000},
+    "a 15000-character payer name": {**PAYMENT, "payer": {"name": "N" * 15000, "email": "a@b.ma"}},
+    "a 15000-character invoice id": {**PAYMENT, "invoice_ids": ["i" * 15000]},
+    "7000 invoice ids": {**PAYMENT, "invoice_ids": [1] * 7000},
+    "1500 unknown fields": {**SEARCH, **{f"k{index}": 1 for index in range(1500)}},
+    "a byte order mark before the body": "\ufeff" + json.dumps(SEARCH),
+    "a lone surrogate": '{"subscription_code": "\\ud800AB1"}',
+    "a NUL in the code": {"subscription_code": "AB1\u0000"},
+    "Arabic-Indic digits in the code": {"subscription_code": "AB\u0661\u0662"},
+    "C1 controls in a payer email": {**PAYMENT, "payer": {"name": "N", "email": "\u0085\u009f@b.ma"}},
+    "an impossible date": {**SEARCH, "filters": {"issued_from": "2026-02-30"}},
+    "year zero": {**SEARCH, "filters": {"issued_from": "0000-01-01"}},
+    "a page_size of 1e999": '{"subscription_code": "AB12", "page_size": 1e999}',
+}
+
+
+@pytest.mark.parametrize("route", JSON_ROUTES)
+@pytest.mark.parametrize("body", OTHER_HOSTILE.values(), ids=OTHER_HOSTILE.keys())
+def test_every_other_hostile_body_is_a_4xx_problem_never_a_500(dynamodb, route, body):
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    response = post_json_route(route, text)
+    assert 400 <= response["statusCode"] < 500
+    assert response["headers"]["Content-Type"] == "application/problem+json"
+    assert MARKER not in response["body"]
 
 
 # -- the gateways' callbacks: their own 400, never a 5xx ---------------------------------------------------------

@@ -57,10 +57,12 @@ _FRENCH_MESSAGES = {
 }
 
 
+NOT_AN_OBJECT = "a JSON object is expected"
 # Why a body was not read, in French; only our own reasons are named, never the parser's words or the input.
 _UNREADABLE_BODY = {
     TOO_DEEP: f"JSON trop imbriqué (au plus {MAX_DEPTH} niveaux)",
     NUMBER_TOO_LONG: f"nombre trop long (au plus {MAX_NUMBER_CHARS} caractères)",
+    NOT_AN_OBJECT: "objet JSON attendu",
 }
 
 
@@ -154,10 +156,10 @@ def _not_json_constant(name: str) -> Any:
 def strict_json(text: str) -> Any:
     """Parse a body as JSON, or raise `json.JSONDecodeError` (which validation answers `400 VALIDATION_ERROR`).
 
-    Refused besides malformed text: nesting or numbers beyond `epay.json_bounds` (checked before parsing, so the
-    parser can neither recurse out of stack nor hit Python's integer-digits limit); `NaN` and `Infinity`, which
-    Python reads but JSON does not have; lone surrogate escapes (`"\\ud800"`), which are not Unicode text, cannot
-    be stored or logged as UTF-8, and RFC 8259 requires UTF-8 bodies.
+    Refused besides malformed text: anything but an object at the top; nesting or numbers beyond `epay.json_bounds`
+    (checked before parsing, so the parser can neither recurse out of stack nor hit Python's integer-digits limit);
+    `NaN` and `Infinity`, which Python reads but JSON does not have; lone surrogate escapes (`"\\ud800"`), which are
+    not Unicode text, cannot be stored or logged as UTF-8, and RFC 8259 requires UTF-8 bodies.
     """
     try:
         check_json_bounds(text)
@@ -170,8 +172,11 @@ def strict_json(text: str) -> Any:
     except UnicodeEncodeError as error:
         raise json.JSONDecodeError("lone surrogate in a string", text, 0) from error
     except (ValueError, RecursionError) as error:
-        # Past the bounds these cannot happen; if they ever do, the body is still refused as a 400, not a 500.
+        # NaN or Infinity; past the bounds nothing else should land here, and if it does it is a 400, not a 500.
         raise json.JSONDecodeError("not readable as JSON", text, 0) from error
+    if not isinstance(parsed, dict):
+        # Every JSON body of the contract is an object; Powertools would read a list as its first element.
+        raise json.JSONDecodeError(NOT_AN_OBJECT, text, 0)
     return parsed
 
 
