@@ -81,3 +81,60 @@ def test_misses_are_not_counted_when_no_budget_is_set():
     gate = limiter(counter=counter)
     gate.check("192.0.2.1", HOUR_START, missed=True)
     assert all("misses" not in fields for fields in counter.counts.values())
+
+
+# -- lookups: charged before they read, a miss recorded after (outside review, issue 9, item 8) ------------------
+
+
+def test_charging_counts_the_request_and_never_a_miss():
+    counter = CountingHits()
+    limiter(counter=counter, miss_limit=5).charge("192.0.2.1", HOUR_START)
+    (counts,) = counter.counts.values()
+    assert counts == {"m0": 1}
+
+
+def test_a_recorded_miss_counts_only_the_miss():
+    counter = CountingHits()
+    gate = limiter(counter=counter, miss_limit=5)
+    gate.charge("192.0.2.1", HOUR_START)
+    gate.record_miss("192.0.2.1", HOUR_START)
+    (counts,) = counter.counts.values()
+    assert counts == {"m0": 1, "misses": 1}
+
+
+def test_no_miss_is_recorded_when_no_budget_is_set():
+    counter = CountingHits()
+    limiter(counter=counter).record_miss("192.0.2.1", HOUR_START)
+    assert counter.counts == {}
+
+
+def test_a_charge_past_the_minute_limit_is_refused_until_the_minute_ends():
+    gate = limiter(limit=2)
+    gate.charge("192.0.2.1", HOUR_START + 15)
+    gate.charge("192.0.2.1", HOUR_START + 15)
+    with pytest.raises(DomainError) as refused:
+        gate.charge("192.0.2.1", HOUR_START + 15)
+    assert refused.value.headers["Retry-After"] == "45"
+
+
+def test_past_the_recorded_misses_every_charge_waits_for_the_next_hour():
+    gate = limiter(limit=100, miss_limit=2)
+    for _ in range(2):
+        gate.charge("192.0.2.1", HOUR_START)
+        gate.record_miss("192.0.2.1", HOUR_START)
+    with pytest.raises(DomainError) as refused:
+        gate.charge("192.0.2.1", HOUR_START + 600)
+    assert refused.value.code == "RATE_LIMITED"
+    assert refused.value.headers["Retry-After"] == "3000"
+    gate.charge("192.0.2.2", HOUR_START + 600)
+    gate.charge("192.0.2.1", HOUR_START + 3600)
+
+
+def test_the_charge_that_follows_the_last_allowed_miss_is_the_first_refused():
+    gate = limiter(limit=100, miss_limit=2)
+    gate.charge("192.0.2.1", HOUR_START)
+    gate.record_miss("192.0.2.1", HOUR_START)
+    gate.charge("192.0.2.1", HOUR_START)  # one miss recorded: still within the budget, whatever this one finds
+    gate.record_miss("192.0.2.1", HOUR_START)
+    with pytest.raises(DomainError):
+        gate.charge("192.0.2.1", HOUR_START)

@@ -5,6 +5,9 @@ Two budgets share one counter item per address and hour (one `UpdateItem` per re
 - for lookups, searches that found nothing per hour (`EPAY_LOOKUP_MISSES_PER_HOUR`). A payer mistypes a code a few
   times; an enumeration of the 1.7 M possible codes misses almost every time. Once an address is over its miss
   budget, *every* lookup from it is refused until the hour ends, so the refusal says nothing about any code.
+
+Lookups are charged before they read anything (`charge`), so a refused lookup costs no invoice read; one that found
+nothing then records its miss (`record_miss`: a second, small `UpdateItem`, only then).
 """
 
 from __future__ import annotations
@@ -44,9 +47,10 @@ class RateLimiter:
     def check(self, subject: str, now: int, missed: bool = False) -> None:
         """Count this request (and whether it found nothing); `RATE_LIMITED` when a budget was already spent.
 
-        Lookups are counted after they ran, so one `UpdateItem` records both the request and the miss. A budget is
-        judged on what came before this request, so a lookup that finds something and one that finds nothing are
-        refused from the same moment on: the refusal is no oracle.
+        For a request counted after it ran, one `UpdateItem` records both it and its miss (lookups use `charge`
+        and `record_miss` instead, so a refused one reads nothing). A budget is judged on what came before this
+        request, so a request that finds something and one that finds nothing are refused from the same moment on:
+        the refusal is no oracle.
         """
         hour_end = (now // HOUR + 1) * HOUR
         minute_field = f"m{now % HOUR // MINUTE}"
@@ -58,3 +62,24 @@ class RateLimiter:
             raise rate_limited(max(1, hour_end - now))
         if counts.get(minute_field, 0) > self.limit:
             raise rate_limited(max(1, MINUTE - now % MINUTE))
+
+    def charge(self, subject: str, now: int) -> None:
+        """Count this request before any work is done; `RATE_LIMITED` when a budget was already spent.
+
+        One `UpdateItem` counts the request and reads both budgets. The miss budget is judged on the misses
+        recorded before this request, which cannot depend on what this request will find: a lookup for a code with
+        unpaid invoices and one for a code without are refused from the same moment on, so the refusal is no oracle.
+        """
+        hour_end = (now // HOUR + 1) * HOUR
+        minute_field = f"m{now % HOUR // MINUTE}"
+        counts = self.counter.count_hit(self._counter(subject, now), [minute_field], hour_end + MINUTE)
+        if self.miss_limit is not None and counts.get(MISSES, 0) >= self.miss_limit:
+            raise rate_limited(max(1, hour_end - now))
+        if counts.get(minute_field, 0) > self.limit:
+            raise rate_limited(max(1, MINUTE - now % MINUTE))
+
+    def record_miss(self, subject: str, now: int) -> None:
+        """Record that a lookup charged at `now` found nothing (nothing to record without a miss budget)."""
+        if self.miss_limit is not None:
+            hour_end = (now // HOUR + 1) * HOUR
+            self.counter.count_hit(self._counter(subject, now), [MISSES], hour_end + MINUTE)
