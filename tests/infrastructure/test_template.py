@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
 
+from epay.store import NUMBER_INDEX, UNPAID_INDEX
 from epay_local.openapi_build import DOCUMENT_PATH, render_document
 from epay_local.template import PROJECT_ROOT, load_template, routes, table_definitions
 
@@ -141,14 +143,78 @@ def test_rate_limit_counters_expire_by_ttl():
     assert table_definitions()["RateLimitTable"]["_ttl_attribute"] == "expires_at"
 
 
-def test_the_lookup_reads_invoices_and_can_only_count_rate_limits():
+def test_the_lookup_can_only_query_the_two_unpaid_indexes_and_count_rate_limits():
+    # DynamoDBReadPolicy granted GetItem, BatchGetItem and Scan on the whole table; a lookup only queries the indexes.
     policies = RESOURCES["ListInvoicesFunction"]["Properties"]["Policies"]
-    assert {"DynamoDBReadPolicy": {"TableName": {"Ref": "EpayTable"}}} in policies
-    assert not any("DynamoDBCrudPolicy" in policy or "DynamoDBWritePolicy" in policy for policy in policies)
+    assert not any(name.startswith("DynamoDB") for policy in policies for name in policy)
     statements = [s for policy in policies for s in policy.get("Statement", [])]
     assert statements == [
-        {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}}
+        {
+            "Sid": "QueryUnpaidInvoices",
+            "Effect": "Allow",
+            "Action": ["dynamodb:Query"],
+            "Resource": [
+                {"Fn::Sub": f"${{EpayTable.Arn}}/index/{UNPAID_INDEX}"},
+                {"Fn::Sub": f"${{EpayTable.Arn}}/index/{NUMBER_INDEX}"},
+            ],
+        },
+        {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}},
     ]
+
+
+# What SAM's policy templates grant (samtranslator's policy_templates.json); any other template, or a managed policy,
+# must be reviewed and listed here first.
+_DYNAMODB_READ = [
+    "dynamodb:GetItem",
+    "dynamodb:Scan",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:DescribeTable",
+]
+REVIEWED_POLICY_TEMPLATES = {
+    "AWSSecretsManagerGetSecretValuePolicy": ["secretsmanager:GetSecretValue"],
+    "DynamoDBReadPolicy": _DYNAMODB_READ,
+    "DynamoDBCrudPolicy": [
+        *_DYNAMODB_READ,
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+    ],
+}
+
+
+def granted_actions():
+    """(resource, action) for every action any policy of the template grants, SAM templates expanded."""
+    for name, resource in RESOURCES.items():
+        policies = resource.get("Properties", {}).get("Policies", [])
+        documents = [resource["Properties"]["PolicyDocument"]] if "PolicyDocument" in resource["Properties"] else []
+        if isinstance(policies, (str, dict)):
+            policies = [policies]
+        for policy in policies:
+            assert isinstance(policy, dict), f"{name}: managed policy {policy!r} is not reviewed"
+            for key, value in policy.items():
+                if key == "Statement":
+                    documents.append(policy)
+                elif key == "PolicyDocument":
+                    documents.append(value)
+                elif key != "PolicyName":
+                    assert key in REVIEWED_POLICY_TEMPLATES, f"{name}: policy template {key} is not reviewed"
+                    yield from ((name, action) for action in REVIEWED_POLICY_TEMPLATES[key])
+        for document in documents:
+            statements = document["Statement"]
+            for statement in [statements] if isinstance(statements, dict) else statements:
+                if statement.get("Effect") == "Allow":
+                    actions = statement.get("Action", [])
+                    yield from ((name, action) for action in ([actions] if isinstance(actions, str) else actions))
+
+
+def test_no_policy_anywhere_grants_scan():
+    granted = list(granted_actions())
+    assert granted, "the walk found the functions' policies"
+    scans = [(name, action) for name, action in granted if fnmatch.fnmatchcase("dynamodb:scan", action.lower())]
+    assert scans == []
 
 
 def test_secrets_come_from_secrets_manager_never_from_parameters():
