@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 
 import pytest
 
@@ -15,6 +16,7 @@ pytestmark = pytest.mark.infrastructure
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
+OPERATIONS = (PROJECT_ROOT / "docs/operations.md").read_text(encoding="utf-8")
 
 
 def resources_of(kind):
@@ -244,3 +246,61 @@ def test_alarms_watch_money_to_return_and_callbacks_that_failed_for_good(alarm, 
     properties = resources_of("AWS::CloudWatch::Alarm")[alarm]["Properties"]
     assert (properties["MetricName"], properties["Threshold"]) == (metric, 1)
     assert "docs/operations.md" in properties["AlarmDescription"]
+
+
+# -- alarms: every function's errors and throttles, the API's 5xx (outside review, issue 9, item 8) ---------------
+
+FUNCTIONS = ("ListInvoicesFunction", "CreatePaymentFunction", "GatewayCallbackFunction")
+NOTIFIES_THE_ALARM_TOPIC = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+
+def alarms_on(namespace, metric):
+    return [
+        alarm["Properties"]
+        for alarm in resources_of("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["Namespace"] == namespace and alarm["Properties"]["MetricName"] == metric
+    ]
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_has_an_alarm_on_its_lambda_errors_and_throttles(function, metric):
+    watching = [
+        alarm
+        for alarm in alarms_on("AWS/Lambda", metric)
+        if alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+    ]
+    assert len(watching) == 1
+    (alarm,) = watching
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_http_api_5xx_are_watched_on_the_deployed_stage():
+    (alarm,) = alarms_on("AWS/ApiGateway", "5xx")
+    assert alarm["Dimensions"] == [
+        {"Name": "ApiId", "Value": {"Ref": "HttpApi"}},
+        {"Name": "Stage", "Value": {"Ref": "Stage"}},
+    ]
+    assert RESOURCES["HttpApi"]["Properties"]["StageName"] == {"Ref": "Stage"}
+    assert alarm["Statistic"] == "Sum"
+    assert alarm["Threshold"] == 5
+
+
+def _description(alarm):
+    description = alarm["Properties"]["AlarmDescription"]
+    return description["Fn::Sub"] if isinstance(description, dict) else description
+
+
+@pytest.mark.parametrize("name", sorted(resources_of("AWS::CloudWatch::Alarm")))
+def test_every_alarm_notifies_the_alarm_topic_and_names_its_runbook_entry(name):
+    alarm = RESOURCES[name]
+    assert alarm["Properties"]["AlarmActions"] == NOTIFIES_THE_ALARM_TOPIC
+    found = re.search(r'Runbook: docs/operations\.md, "([^"]+)"', _description(alarm))
+    assert found, f"{name} names no runbook entry"
+    assert f"\n### {found.group(1)}\n" in OPERATIONS, f"docs/operations.md has no entry {found.group(1)!r}"
+    assert len(_description(alarm)) <= 1024, "CloudWatch's limit for a description"
