@@ -16,6 +16,7 @@ pytestmark = pytest.mark.infrastructure
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
+PARAMETERS = TEMPLATE["Parameters"]
 OPERATIONS = (PROJECT_ROOT / "docs/operations.md").read_text(encoding="utf-8")
 
 
@@ -304,3 +305,25 @@ def test_every_alarm_notifies_the_alarm_topic_and_names_its_runbook_entry(name):
     assert found, f"{name} names no runbook entry"
     assert f"\n### {found.group(1)}\n" in OPERATIONS, f"docs/operations.md has no entry {found.group(1)!r}"
     assert len(_description(alarm)) <= 1024, "CloudWatch's limit for a description"
+
+
+# -- parameters: URLs are https, a custom domain turns the execute-api address off -----------------------------
+
+
+def allowed(parameter, value):
+    return re.fullmatch(PARAMETERS[parameter]["AllowedPattern"], value) is not None
+
+
+@pytest.mark.parametrize("parameter", ["PublicApiUrl", "FrontendUrl", "M2tGatewayUrl"])
+def test_urls_given_as_parameters_must_be_https(parameter):
+    assert allowed(parameter, PARAMETERS[parameter]["Default"])
+    assert allowed(parameter, "https://pay.example.ma/e-paiement/")
+    for refused in (
+        "http://pay.example.ma/",
+        "javascript:alert(1)",
+        "https://pay.example.ma/?next=https://evil.example",
+        "https://pay.example.ma/#x",
+        "https://user@pay.example.ma/",
+        "",
+    ):
+        assert not allowed(parameter, refused), refused
