@@ -327,3 +327,89 @@ def test_urls_given_as_parameters_must_be_https(parameter):
         "",
     ):
         assert not allowed(parameter, refused), refused
+
+
+def evaluate(value, parameters):
+    """A template value with its conditions, Refs to parameters and Subs of parameters resolved."""
+    if isinstance(value, list):
+        return [evaluate(item, parameters) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "Ref" in value and value["Ref"] in parameters:
+        return parameters[value["Ref"]]
+    if "Fn::Equals" in value:
+        left, right = evaluate(value["Fn::Equals"], parameters)
+        return left == right
+    if "Fn::Not" in value:
+        return not evaluate(value["Fn::Not"][0], parameters)
+    if "Fn::And" in value:
+        return all(evaluate(value["Fn::And"], parameters))
+    if "Condition" in value and len(value) == 1:
+        return evaluate(TEMPLATE["Conditions"][value["Condition"]], parameters)
+    if "Fn::If" in value:
+        condition, when_true, when_false = value["Fn::If"]
+        chosen = when_true if evaluate(TEMPLATE["Conditions"][condition], parameters) else when_false
+        return evaluate(chosen, parameters)
+    if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{([A-Za-z]+)\}", lambda m: str(parameters.get(m[1], m[0])), value["Fn::Sub"])
+    return {key: evaluate(item, parameters) for key, item in value.items()}
+
+
+DEFAULTS = {name: parameter.get("Default") for name, parameter in PARAMETERS.items()}
+WITH_DOMAIN = {
+    **DEFAULTS,
+    "ApiDomainName": "api.epaiement.portnet.ma",
+    "ApiCertificateArn": "arn:aws:acm:eu-west-3:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-000000000001",
+}
+
+
+def test_without_a_custom_domain_the_api_answers_on_its_execute_api_address():
+    assert DEFAULTS["ApiDomainName"] == DEFAULTS["ApiCertificateArn"] == ""
+    api = RESOURCES["HttpApi"]["Properties"]
+    assert evaluate(api["DisableExecuteApiEndpoint"], DEFAULTS) is False
+    assert evaluate(TEMPLATE["Conditions"]["HasCustomDomain"], DEFAULTS) is False
+    url = evaluate(TEMPLATE["Outputs"]["ApiUrl"]["Value"], DEFAULTS)
+    assert url == "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/dev"
+
+
+def test_a_custom_domain_fronts_the_stage_and_turns_the_execute_api_address_off():
+    api = RESOURCES["HttpApi"]["Properties"]
+    assert evaluate(api["DisableExecuteApiEndpoint"], WITH_DOMAIN) is True
+    domain, mapping = RESOURCES["ApiDomain"], RESOURCES["ApiDomainMapping"]
+    assert domain["Condition"] == mapping["Condition"] == "HasCustomDomain"
+    assert domain["Properties"]["DomainName"] == {"Ref": "ApiDomainName"}
+    (configuration,) = domain["Properties"]["DomainNameConfigurations"]
+    assert configuration == {
+        "CertificateArn": {"Ref": "ApiCertificateArn"},
+        "EndpointType": "REGIONAL",
+        "SecurityPolicy": "TLS_1_2",
+    }
+    assert mapping["Properties"] == {
+        "DomainName": {"Ref": "ApiDomain"},
+        "ApiId": {"Ref": "HttpApi"},
+        "Stage": {"Ref": "HttpApi.Stage"},
+    }
+    assert evaluate(TEMPLATE["Outputs"]["ApiUrl"]["Value"], WITH_DOMAIN) == "https://api.epaiement.portnet.ma"
+    assert TEMPLATE["Outputs"]["ApiDomainTarget"]["Condition"] == "HasCustomDomain"
+
+
+@pytest.mark.parametrize("given", ["ApiDomainName", "ApiCertificateArn"])
+def test_a_custom_domain_and_its_certificate_are_given_together_or_not_at_all(given):
+    parameters = {**DEFAULTS, given: WITH_DOMAIN[given]}
+    assert evaluate(TEMPLATE["Conditions"]["HasCustomDomain"], parameters) is False
+    failing = [
+        name
+        for name, rule in TEMPLATE["Rules"].items()
+        if evaluate(rule["RuleCondition"], parameters)
+        and not all(evaluate(assertion["Assert"], parameters) for assertion in rule["Assertions"])
+    ]
+    assert len(failing) == 1, "the stack refuses to deploy with one of the two"
+
+
+def test_custom_domain_parameters_refuse_what_is_not_a_domain_or_a_certificate():
+    assert allowed("ApiDomainName", "")
+    assert allowed("ApiDomainName", WITH_DOMAIN["ApiDomainName"])
+    assert not allowed("ApiDomainName", "https://api.epaiement.portnet.ma")
+    assert allowed("ApiCertificateArn", "")
+    assert allowed("ApiCertificateArn", WITH_DOMAIN["ApiCertificateArn"])
+    assert not allowed("ApiCertificateArn", "arn:aws:iam::123456789012:server-certificate/x")
