@@ -224,7 +224,8 @@ def document(sections: list[Section], cost_lines: list[str], seconds: float, qui
         *cost_lines,
         "",
         "Read request units are what a lookup costs DynamoDB; its write units are the rate-limit counter (one "
-        "`UpdateItem` per search, which also counts a miss when the search finds nothing), and at these prices one "
+        "`UpdateItem` per search, charged before the read, and a second one when the search finds nothing, to count "
+        "the miss), and at these prices one "
         f"write unit costs {PRICE_WRU / PRICE_RRU:.0f} times a read unit: the counter, not the page, is most of a "
         "lookup's DynamoDB cost.",
         "",

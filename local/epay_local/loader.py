@@ -25,7 +25,8 @@ from epay.invoices import (
     invoice_id_key_fingerprint,
     legacy_invoice_id_for,
 )
-from epay.money import Money
+from epay.json_bounds import JsonTooComplex, check_json_bounds
+from epay.money import MAX_INVOICE_AMOUNT, Money
 from epay.ports import UpsertOutcome
 from epay.schemas import AmountText, InvoiceNumber, IsoDate, IssuerCode, SubscriptionCode
 from epay.store import Store
@@ -52,8 +53,12 @@ class InvoiceRecord(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> InvoiceRecord:
-        if Money.parse(self.amount).centimes == 0:
+        amount = Money.parse(self.amount)
+        if amount.centimes == 0:
             raise ValueError("amount: une facture de 0.00 MAD ne peut pas être payée")
+        if amount > MAX_INVOICE_AMOUNT:
+            # 50 of the largest still make a payment every gateway takes (docs/architecture.md, "Amount bounds").
+            raise ValueError(f"amount: au plus {MAX_INVOICE_AMOUNT} MAD par facture")
         if self.due_date is not None and self.due_date < self.issue_date:
             raise ValueError("due_date: l'échéance précède la date d'émission")
         return self
@@ -115,12 +120,16 @@ def parse_invoice_records(lines: list[bytes]) -> list[InvoiceRecord]:
             continue
         try:
             text = raw.decode("utf-8")
+            check_json_bounds(text)
             parsed = json.loads(text)
         except UnicodeDecodeError:
             problems.append(LineError(number, "not valid UTF-8"))
             continue
         except json.JSONDecodeError as error:
             problems.append(LineError(number, f"not valid JSON ({error.msg})"))
+            continue
+        except JsonTooComplex as error:
+            problems.append(LineError(number, f"not valid JSON ({error})"))
             continue
         if not isinstance(parsed, dict):
             problems.append(LineError(number, "a JSON object is expected"))

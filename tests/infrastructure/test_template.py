@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 
 import pytest
 
+from epay.store import NUMBER_INDEX, UNPAID_INDEX
 from epay_local.openapi_build import DOCUMENT_PATH, render_document
 from epay_local.template import PROJECT_ROOT, load_template, routes, table_definitions
 
@@ -13,6 +16,8 @@ pytestmark = pytest.mark.infrastructure
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
+PARAMETERS = TEMPLATE["Parameters"]
+OPERATIONS = (PROJECT_ROOT / "docs/operations.md").read_text(encoding="utf-8")
 
 
 def resources_of(kind):
@@ -141,14 +146,81 @@ def test_rate_limit_counters_expire_by_ttl():
     assert table_definitions()["RateLimitTable"]["_ttl_attribute"] == "expires_at"
 
 
-def test_the_lookup_reads_invoices_and_can_only_count_rate_limits():
+def test_the_lookup_can_only_query_the_two_unpaid_indexes_and_count_rate_limits():
+    # DynamoDBReadPolicy granted GetItem, BatchGetItem and Scan on the whole table; a lookup only queries the indexes.
     policies = RESOURCES["ListInvoicesFunction"]["Properties"]["Policies"]
-    assert {"DynamoDBReadPolicy": {"TableName": {"Ref": "EpayTable"}}} in policies
-    assert not any("DynamoDBCrudPolicy" in policy or "DynamoDBWritePolicy" in policy for policy in policies)
+    assert not any(name.startswith("DynamoDB") for policy in policies for name in policy)
     statements = [s for policy in policies for s in policy.get("Statement", [])]
     assert statements == [
-        {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}}
+        {
+            "Sid": "QueryUnpaidInvoices",
+            "Effect": "Allow",
+            "Action": ["dynamodb:Query"],
+            "Resource": [
+                {"Fn::Sub": f"${{EpayTable.Arn}}/index/{UNPAID_INDEX}"},
+                {"Fn::Sub": f"${{EpayTable.Arn}}/index/{NUMBER_INDEX}"},
+            ],
+        },
+        {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}},
     ]
+
+
+# What SAM's policy templates grant (samtranslator's policy_templates.json); any other template, or a managed policy,
+# must be reviewed and listed here first.
+_DYNAMODB_READ = [
+    "dynamodb:GetItem",
+    "dynamodb:Scan",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:DescribeTable",
+]
+REVIEWED_POLICY_TEMPLATES = {
+    "AWSSecretsManagerGetSecretValuePolicy": ["secretsmanager:GetSecretValue"],
+    "DynamoDBReadPolicy": _DYNAMODB_READ,
+    "DynamoDBCrudPolicy": [
+        *_DYNAMODB_READ,
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+    ],
+}
+
+
+def granted_actions():
+    """(resource, action) for every action any policy of the template grants, SAM templates expanded."""
+    for name, resource in RESOURCES.items():
+        policies = resource.get("Properties", {}).get("Policies", [])
+        documents = [resource["Properties"]["PolicyDocument"]] if "PolicyDocument" in resource["Properties"] else []
+        if isinstance(policies, (str, dict)):
+            policies = [policies]
+        for policy in policies:
+            assert isinstance(policy, dict), f"{name}: managed policy {policy!r} is not reviewed"
+            for key, value in policy.items():
+                if key == "Statement":
+                    documents.append(policy)
+                elif key == "PolicyDocument":
+                    documents.append(value)
+                elif key != "PolicyName":
+                    assert key in REVIEWED_POLICY_TEMPLATES, f"{name}: policy template {key} is not reviewed"
+                    yield from ((name, action) for action in REVIEWED_POLICY_TEMPLATES[key])
+        for document in documents:
+            statements = document["Statement"]
+            for statement in [statements] if isinstance(statements, dict) else statements:
+                if statement.get("Effect") == "Allow":
+                    actions = statement.get("Action", [])
+                    yield from ((name, action) for action in ([actions] if isinstance(actions, str) else actions))
+
+
+def test_no_function_may_scan_and_only_the_operators_one_off_migration_may():
+    granted = list(granted_actions())
+    assert granted, "the walk found the functions' policies"
+    scans = [(name, action) for name, action in granted if fnmatch.fnmatchcase("dynamodb:scan", action.lower())]
+    functions = {name for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Serverless::Function"}
+    assert not [name for name, _ in scans if name in functions]
+    # `epay migrate-invoice-ids` (issue 9, item 4) reads the whole table once, from an operator's session.
+    assert scans == [("InvoiceLoaderPolicy", "dynamodb:Scan")]
 
 
 def test_secrets_come_from_secrets_manager_never_from_parameters():
@@ -233,3 +305,169 @@ def test_the_payment_miss_budget_reaches_the_payment_function_with_the_settings_
     assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (field.default, low, high)
     environment = RESOURCES["CreatePaymentFunction"]["Properties"]["Environment"]["Variables"]
     assert environment["EPAY_PAYMENT_MISSES_PER_HOUR"] == {"Ref": "PaymentMissesPerHour"}
+
+
+# -- alarms: every function's errors and throttles, the API's 5xx (outside review, issue 9, item 8) ---------------
+
+FUNCTIONS = ("ListInvoicesFunction", "CreatePaymentFunction", "GatewayCallbackFunction")
+NOTIFIES_THE_ALARM_TOPIC = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+
+def alarms_on(namespace, metric):
+    return [
+        alarm["Properties"]
+        for alarm in resources_of("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["Namespace"] == namespace and alarm["Properties"]["MetricName"] == metric
+    ]
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_has_an_alarm_on_its_lambda_errors_and_throttles(function, metric):
+    watching = [
+        alarm
+        for alarm in alarms_on("AWS/Lambda", metric)
+        if alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+    ]
+    assert len(watching) == 1
+    (alarm,) = watching
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_http_api_5xx_are_watched_on_the_deployed_stage():
+    (alarm,) = alarms_on("AWS/ApiGateway", "5xx")
+    assert alarm["Dimensions"] == [
+        {"Name": "ApiId", "Value": {"Ref": "HttpApi"}},
+        {"Name": "Stage", "Value": {"Ref": "Stage"}},
+    ]
+    assert RESOURCES["HttpApi"]["Properties"]["StageName"] == {"Ref": "Stage"}
+    assert alarm["Statistic"] == "Sum"
+    assert alarm["Threshold"] == 5
+
+
+def _description(alarm):
+    description = alarm["Properties"]["AlarmDescription"]
+    return description["Fn::Sub"] if isinstance(description, dict) else description
+
+
+@pytest.mark.parametrize("name", sorted(resources_of("AWS::CloudWatch::Alarm")))
+def test_every_alarm_notifies_the_alarm_topic_and_names_its_runbook_entry(name):
+    alarm = RESOURCES[name]
+    assert alarm["Properties"]["AlarmActions"] == NOTIFIES_THE_ALARM_TOPIC
+    found = re.search(r'Runbook: docs/operations\.md, "([^"]+)"', _description(alarm))
+    assert found, f"{name} names no runbook entry"
+    assert f"\n### {found.group(1)}\n" in OPERATIONS, f"docs/operations.md has no entry {found.group(1)!r}"
+    assert len(_description(alarm)) <= 1024, "CloudWatch's limit for a description"
+
+
+# -- parameters: URLs are https, a custom domain turns the execute-api address off -----------------------------
+
+
+def allowed(parameter, value):
+    return re.fullmatch(PARAMETERS[parameter]["AllowedPattern"], value) is not None
+
+
+@pytest.mark.parametrize("parameter", ["PublicApiUrl", "FrontendUrl", "M2tGatewayUrl"])
+def test_urls_given_as_parameters_must_be_https(parameter):
+    assert allowed(parameter, PARAMETERS[parameter]["Default"])
+    assert allowed(parameter, "https://pay.example.ma/e-paiement/")
+    for refused in (
+        "http://pay.example.ma/",
+        "javascript:alert(1)",
+        "https://pay.example.ma/?next=https://evil.example",
+        "https://pay.example.ma/#x",
+        "https://user@pay.example.ma/",
+        "",
+    ):
+        assert not allowed(parameter, refused), refused
+
+
+def evaluate(value, parameters):
+    """A template value with its conditions, Refs to parameters and Subs of parameters resolved."""
+    if isinstance(value, list):
+        return [evaluate(item, parameters) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "Ref" in value and value["Ref"] in parameters:
+        return parameters[value["Ref"]]
+    if "Fn::Equals" in value:
+        left, right = evaluate(value["Fn::Equals"], parameters)
+        return left == right
+    if "Fn::Not" in value:
+        return not evaluate(value["Fn::Not"][0], parameters)
+    if "Fn::And" in value:
+        return all(evaluate(value["Fn::And"], parameters))
+    if "Condition" in value and len(value) == 1:
+        return evaluate(TEMPLATE["Conditions"][value["Condition"]], parameters)
+    if "Fn::If" in value:
+        condition, when_true, when_false = value["Fn::If"]
+        chosen = when_true if evaluate(TEMPLATE["Conditions"][condition], parameters) else when_false
+        return evaluate(chosen, parameters)
+    if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{([A-Za-z]+)\}", lambda m: str(parameters.get(m[1], m[0])), value["Fn::Sub"])
+    return {key: evaluate(item, parameters) for key, item in value.items()}
+
+
+DEFAULTS = {name: parameter.get("Default") for name, parameter in PARAMETERS.items()}
+WITH_DOMAIN = {
+    **DEFAULTS,
+    "ApiDomainName": "api.epaiement.portnet.ma",
+    "ApiCertificateArn": "arn:aws:acm:eu-west-3:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-000000000001",
+}
+
+
+def test_without_a_custom_domain_the_api_answers_on_its_execute_api_address():
+    assert DEFAULTS["ApiDomainName"] == DEFAULTS["ApiCertificateArn"] == ""
+    api = RESOURCES["HttpApi"]["Properties"]
+    assert evaluate(api["DisableExecuteApiEndpoint"], DEFAULTS) is False
+    assert evaluate(TEMPLATE["Conditions"]["HasCustomDomain"], DEFAULTS) is False
+    url = evaluate(TEMPLATE["Outputs"]["ApiUrl"]["Value"], DEFAULTS)
+    assert url == "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/dev"
+
+
+def test_a_custom_domain_fronts_the_stage_and_turns_the_execute_api_address_off():
+    api = RESOURCES["HttpApi"]["Properties"]
+    assert evaluate(api["DisableExecuteApiEndpoint"], WITH_DOMAIN) is True
+    domain, mapping = RESOURCES["ApiDomain"], RESOURCES["ApiDomainMapping"]
+    assert domain["Condition"] == mapping["Condition"] == "HasCustomDomain"
+    assert domain["Properties"]["DomainName"] == {"Ref": "ApiDomainName"}
+    (configuration,) = domain["Properties"]["DomainNameConfigurations"]
+    assert configuration == {
+        "CertificateArn": {"Ref": "ApiCertificateArn"},
+        "EndpointType": "REGIONAL",
+        "SecurityPolicy": "TLS_1_2",
+    }
+    assert mapping["Properties"] == {
+        "DomainName": {"Ref": "ApiDomain"},
+        "ApiId": {"Ref": "HttpApi"},
+        "Stage": {"Ref": "HttpApi.Stage"},
+    }
+    assert evaluate(TEMPLATE["Outputs"]["ApiUrl"]["Value"], WITH_DOMAIN) == "https://api.epaiement.portnet.ma"
+    assert TEMPLATE["Outputs"]["ApiDomainTarget"]["Condition"] == "HasCustomDomain"
+
+
+@pytest.mark.parametrize("given", ["ApiDomainName", "ApiCertificateArn"])
+def test_a_custom_domain_and_its_certificate_are_given_together_or_not_at_all(given):
+    parameters = {**DEFAULTS, given: WITH_DOMAIN[given]}
+    assert evaluate(TEMPLATE["Conditions"]["HasCustomDomain"], parameters) is False
+    failing = [
+        name
+        for name, rule in TEMPLATE["Rules"].items()
+        if evaluate(rule["RuleCondition"], parameters)
+        and not all(evaluate(assertion["Assert"], parameters) for assertion in rule["Assertions"])
+    ]
+    assert len(failing) == 1, "the stack refuses to deploy with one of the two"
+
+
+def test_custom_domain_parameters_refuse_what_is_not_a_domain_or_a_certificate():
+    assert allowed("ApiDomainName", "")
+    assert allowed("ApiDomainName", WITH_DOMAIN["ApiDomainName"])
+    assert not allowed("ApiDomainName", "https://api.epaiement.portnet.ma")
+    assert allowed("ApiCertificateArn", "")
+    assert allowed("ApiCertificateArn", WITH_DOMAIN["ApiCertificateArn"])
+    assert not allowed("ApiCertificateArn", "arn:aws:iam::123456789012:server-certificate/x")

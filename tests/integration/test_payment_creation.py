@@ -297,6 +297,30 @@ def test_an_invoice_taken_between_the_checks_and_the_hold_leaves_no_hold_on_the_
     assert stored_payments() == []
 
 
+@pytest.mark.parametrize(
+    "amounts",
+    [("999999999999.99", "999999999999.99"), ("5000000000.00",), ("4999999999.50", "0.01")],
+    ids=["two of the largest amounts Money can hold", "one invoice above the payment bound", "one centime over"],
+)
+def test_stored_amounts_beyond_the_payment_bound_are_refused_not_a_500(dynamodb, frozen, amounts):
+    # Given invoices stored beyond the loader's bound (written before it existed, or by another path)
+    invoices = given_invoices(*(an_invoice(CODE, amount=amount) for amount in amounts))
+    # When the payer selects them
+    response = post_payment(payment_request(invoices))
+    # Then the selection is refused with a sentence, and nothing is held
+    problem = problem_of(response, 400, "VALIDATION_ERROR")
+    assert problem["errors"] == [{"field": "invoice_ids", "message": "montant total supérieur à 4999999999.50 MAD"}]
+    assert all(held_by(invoice.invoice_id) is None for invoice in invoices)
+    assert stored_payments() == []
+
+
+def test_a_payment_at_the_bound_is_accepted(dynamodb, frozen):
+    invoices = given_invoices(an_invoice(CODE, amount="4999999999.49"), an_invoice(CODE, amount="0.01"))
+    created = start_payment(invoices)
+    assert created["amount"] == "4999999999.50"
+    assert created["redirect"]["fields"]["amount"] == "4999999999.50"
+
+
 # -- Idempotency-Key ------------------------------------------------------------------------------------------
 
 

@@ -221,6 +221,45 @@ def test_an_address_that_keeps_finding_nothing_is_refused_every_lookup_until_the
     assert search({"subscription_code": "AB12"}, source_ip="198.51.100.10")["statusCode"] == 200
 
 
+def dynamodb_calls():
+    """The DynamoDB operations the service sends from now on, in order."""
+    from epay import runtime
+
+    calls = []
+    runtime.dynamodb().meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+def test_a_lookup_is_charged_before_it_reads_and_a_refused_one_reads_no_invoice(loaded, monkeypatch):
+    monkeypatch.setenv("EPAY_LOOKUP_LIMIT_PER_MINUTE", "1")
+    from epay import runtime
+
+    runtime.reset()
+    loaded(an_invoice("AB12"))
+    calls = dynamodb_calls()
+    assert search({"subscription_code": "AB12"}, source_ip="198.51.100.11")["statusCode"] == 200
+    assert calls == ["UpdateItem", "Query"]
+    calls.clear()
+    refused = search({"subscription_code": "AB12"}, source_ip="198.51.100.11")
+    assert refused["statusCode"] == 429
+    assert calls == ["UpdateItem"], "the refusal is decided by the rate-limit counter alone"
+
+
+def test_past_the_miss_budget_the_refusal_comes_before_any_invoice_read(loaded, monkeypatch):
+    monkeypatch.setenv("EPAY_LOOKUP_MISSES_PER_HOUR", "1")
+    from epay import runtime
+
+    runtime.reset()
+    loaded(an_invoice("AB12"))
+    calls = dynamodb_calls()
+    assert search({"subscription_code": "ZZ91"}, source_ip="198.51.100.12")["statusCode"] == 200
+    assert calls == ["UpdateItem", "Query", "UpdateItem"], "a miss is recorded after the read that found nothing"
+    for code in ("AB12", "ZZ92"):
+        calls.clear()
+        assert search({"subscription_code": code}, source_ip="198.51.100.12")["statusCode"] == 429
+        assert calls == ["UpdateItem"]
+
+
 def test_an_unknown_route_is_a_problem(dynamodb):
     event = http_event("GET", "/v1/nothing-here")
     response = handler.lambda_handler(event, FakeLambdaContext())

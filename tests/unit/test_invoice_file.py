@@ -73,3 +73,26 @@ def test_the_same_invoice_twice_in_a_file_is_refused_on_both_lines():
 def test_an_overlong_line_is_refused():
     with pytest.raises(InvalidInvoiceFile):
         parse_invoice_lines(lines(invoice_line(description="x" * 9000)), KEY)
+
+
+def test_an_invoice_of_up_to_99_999_999_99_mad_loads():
+    (invoice,) = parse_invoice_lines(lines(invoice_line(amount="99999999.99")), KEY)
+    assert str(invoice.amount) == "99999999.99"
+
+
+@pytest.mark.parametrize("amount", ["100000000.00", "999999999999.99"])
+def test_a_larger_invoice_is_refused_with_the_bound_on_its_line(amount):
+    with pytest.raises(InvalidInvoiceFile) as refused:
+        parse_invoice_lines(lines(invoice_line(), invoice_line(amount=amount)), KEY)
+    (problem,) = refused.value.problems
+    assert str(problem) == "line 2: amount: au plus 99999999.99 MAD par facture"
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [(b"[" * 8000, "JSON nested deeper than 32 levels"), (b"1" * 5000, "JSON number longer than 32 characters")],
+)
+def test_a_line_too_deep_or_with_a_huge_number_is_a_bad_line_not_a_crash(line, reason):
+    with pytest.raises(InvalidInvoiceFile) as refused:
+        parse_invoice_lines(lines(invoice_line(), line), KEY)
+    assert [str(problem) for problem in refused.value.problems] == [f"line 2: not valid JSON ({reason})"]

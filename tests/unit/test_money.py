@@ -2,7 +2,15 @@
 
 import pytest
 
-from epay.money import InvalidAmount, Money, total
+from epay.money import (
+    MAX_INVOICE_AMOUNT,
+    MAX_INVOICES_PER_PAYMENT,
+    MAX_PAYMENT_AMOUNT,
+    AmountTooLarge,
+    InvalidAmount,
+    Money,
+    total,
+)
 
 
 @pytest.mark.parametrize(
@@ -69,3 +77,27 @@ def test_money_refuses_floats_and_negative_values():
 
 def test_amounts_order_by_value():
     assert Money.parse("99.99") < Money.parse("100.00")
+
+
+def test_an_invoice_is_at_most_99_999_999_99_mad():
+    assert str(MAX_INVOICE_AMOUNT) == "99999999.99"
+
+
+def test_fifty_of_the_largest_invoices_fit_every_bound_an_amount_meets():
+    largest = total([MAX_INVOICE_AMOUNT] * MAX_INVOICES_PER_PAYMENT, limit=MAX_PAYMENT_AMOUNT)
+    assert largest == MAX_PAYMENT_AMOUNT
+    assert str(largest) == "4999999999.50"
+    assert len(str(largest.centimes)) <= 12, "card networks carry 12 digits of centimes (ISO 8583 field 4)"
+    assert largest.centimes < 2**53, "exact as a JavaScript number on the page"
+    assert Money.parse(str(largest)) == largest, "the contract's amount text reads back the same amount"
+
+
+def test_a_sum_over_its_limit_is_refused_as_too_large():
+    with pytest.raises(AmountTooLarge):
+        total([MAX_PAYMENT_AMOUNT, Money(1)], limit=MAX_PAYMENT_AMOUNT)
+
+
+def test_a_sum_money_cannot_hold_is_refused_as_too_large_not_as_a_bare_error():
+    largest_writable = Money.parse("999999999999.99")
+    with pytest.raises(AmountTooLarge):
+        total([largest_writable, largest_writable])

@@ -94,7 +94,24 @@ def test_a_miss_found_after_the_request_was_let_through_is_counted_without_count
     counter = CountingHits()
     gate = payment_gate(counter)
     gate.check("192.0.2.1", HOUR_START)
-    gate.count_miss("192.0.2.1", HOUR_START)
+    gate.record_miss("192.0.2.1", HOUR_START)
+
+
+# -- lookups: charged before they read, a miss recorded after (outside review, issue 9, item 8) ------------------
+
+
+def test_charging_counts_the_request_and_never_a_miss():
+    counter = CountingHits()
+    limiter(counter=counter, miss_limit=5).charge("192.0.2.1", HOUR_START)
+    (counts,) = counter.counts.values()
+    assert counts == {"m0": 1}
+
+
+def test_a_recorded_miss_counts_only_the_miss():
+    counter = CountingHits()
+    gate = limiter(counter=counter, miss_limit=5)
+    gate.charge("192.0.2.1", HOUR_START)
+    gate.record_miss("192.0.2.1", HOUR_START)
     (counts,) = counter.counts.values()
     assert counts == {"m0": 1, "misses": 1}
 
@@ -103,7 +120,7 @@ def test_past_the_payment_miss_budget_every_request_from_the_address_waits_for_t
     gate = payment_gate(miss_limit=2)
     for _ in range(2):
         gate.check("192.0.2.1", HOUR_START)
-        gate.count_miss("192.0.2.1", HOUR_START)
+        gate.record_miss("192.0.2.1", HOUR_START)
     assert refusal(gate, "192.0.2.1", HOUR_START + 600) == 3000
     gate.check("192.0.2.2", HOUR_START + 600)
     gate.check("192.0.2.1", HOUR_START + 3600)
@@ -111,5 +128,43 @@ def test_past_the_payment_miss_budget_every_request_from_the_address_waits_for_t
 
 def test_no_miss_is_counted_without_a_miss_budget():
     counter = CountingHits()
-    RateLimiter(counter, "payment", 100, b"key").count_miss("192.0.2.1", HOUR_START)
+    RateLimiter(counter, "payment", 100, b"key").record_miss("192.0.2.1", HOUR_START)
     assert counter.counts == {}
+
+
+def test_no_miss_is_recorded_when_no_budget_is_set():
+    counter = CountingHits()
+    limiter(counter=counter).record_miss("192.0.2.1", HOUR_START)
+    assert counter.counts == {}
+
+
+def test_a_charge_past_the_minute_limit_is_refused_until_the_minute_ends():
+    gate = limiter(limit=2)
+    gate.charge("192.0.2.1", HOUR_START + 15)
+    gate.charge("192.0.2.1", HOUR_START + 15)
+    with pytest.raises(DomainError) as refused:
+        gate.charge("192.0.2.1", HOUR_START + 15)
+    assert refused.value.headers["Retry-After"] == "45"
+
+
+def test_past_the_recorded_misses_every_charge_waits_for_the_next_hour():
+    gate = limiter(limit=100, miss_limit=2)
+    for _ in range(2):
+        gate.charge("192.0.2.1", HOUR_START)
+        gate.record_miss("192.0.2.1", HOUR_START)
+    with pytest.raises(DomainError) as refused:
+        gate.charge("192.0.2.1", HOUR_START + 600)
+    assert refused.value.code == "RATE_LIMITED"
+    assert refused.value.headers["Retry-After"] == "3000"
+    gate.charge("192.0.2.2", HOUR_START + 600)
+    gate.charge("192.0.2.1", HOUR_START + 3600)
+
+
+def test_the_charge_that_follows_the_last_allowed_miss_is_the_first_refused():
+    gate = limiter(limit=100, miss_limit=2)
+    gate.charge("192.0.2.1", HOUR_START)
+    gate.record_miss("192.0.2.1", HOUR_START)
+    gate.charge("192.0.2.1", HOUR_START)  # one miss recorded: still within the budget, whatever this one finds
+    gate.record_miss("192.0.2.1", HOUR_START)
+    with pytest.raises(DomainError):
+        gate.charge("192.0.2.1", HOUR_START)

@@ -166,6 +166,14 @@ def mixed_issuers() -> DomainError:
     )
 
 
+def payment_too_large(maximum: str) -> DomainError:
+    # Only stored data beyond the loader's bound can get here (docs/architecture.md, "Amount bounds").
+    return validation_error(
+        [FieldError("invoice_ids", f"montant total supérieur à {maximum} MAD")],
+        f"Le montant total de ces factures dépasse le maximum d'un paiement en ligne ({maximum} MAD).",
+    )
+
+
 def idempotency_key_reused() -> DomainError:
     return DomainError(
         422,

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from epay import errors
 from epay.errors import DomainError, FieldError, StoreUnavailable
+from epay.json_bounds import MAX_DEPTH, MAX_NUMBER_CHARS, NUMBER_TOO_LONG, TOO_DEEP, JsonTooComplex, check_json_bounds
 from epay.observability import logger
 from epay.schemas import Problem
 
@@ -53,6 +54,15 @@ _FRENCH_MESSAGES = {
     "too_short": "trop peu d'éléments",
     "too_long": "trop d'éléments",
     "json_invalid": "JSON invalide",
+}
+
+
+NOT_AN_OBJECT = "a JSON object is expected"
+# Why a body was not read, in French; only our own reasons are named, never the parser's words or the input.
+_UNREADABLE_BODY = {
+    TOO_DEEP: f"JSON trop imbriqué (au plus {MAX_DEPTH} niveaux)",
+    NUMBER_TOO_LONG: f"nombre trop long (au plus {MAX_NUMBER_CHARS} caractères)",
+    NOT_AN_OBJECT: "objet JSON attendu",
 }
 
 
@@ -113,9 +123,12 @@ def _field_errors(raw_errors: Sequence[Any]) -> list[FieldError]:
 def _from_validation(error: RequestValidationError) -> DomainError:
     raw_errors = list(error.errors())
     fields = _field_errors(raw_errors)
-    if any(str(raw.get("type")) == "json_invalid" for raw in raw_errors):
+    unreadable = [raw for raw in raw_errors if str(raw.get("type")) == "json_invalid"]
+    if unreadable:
+        reason = str((unreadable[0].get("ctx") or {}).get("error", ""))
         return errors.validation_error(
-            [FieldError("body", "JSON invalide")], "Le corps de la requête n'est pas un JSON valide."
+            [FieldError("body", _UNREADABLE_BODY.get(reason, "JSON invalide"))],
+            "Le corps de la requête n'est pas un JSON valide.",
         )
     if any(item.field == "subscription_code" for item in fields):
         problem = errors.invalid_subscription_code()
@@ -136,14 +149,34 @@ def _undecodable_body() -> DomainError:
     )
 
 
+def _not_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def strict_json(text: str) -> Any:
-    """Parse a body as JSON, refusing lone surrogate escapes (`"\\ud800"`): they are not Unicode text, cannot be
-    stored or logged as UTF-8, and RFC 8259 requires UTF-8 bodies."""
-    parsed = json.loads(text)
+    """Parse a body as JSON, or raise `json.JSONDecodeError` (which validation answers `400 VALIDATION_ERROR`).
+
+    Refused besides malformed text: anything but an object at the top; nesting or numbers beyond `epay.json_bounds`
+    (checked before parsing, so the parser can neither recurse out of stack nor hit Python's integer-digits limit);
+    `NaN` and `Infinity`, which Python reads but JSON does not have; lone surrogate escapes (`"\\ud800"`), which are
+    not Unicode text, cannot be stored or logged as UTF-8, and RFC 8259 requires UTF-8 bodies.
+    """
     try:
+        check_json_bounds(text)
+        parsed = json.loads(text, parse_constant=_not_json_constant)
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except json.JSONDecodeError:
+        raise
+    except JsonTooComplex as error:
+        raise json.JSONDecodeError(str(error), text, 0) from error
     except UnicodeEncodeError as error:
         raise json.JSONDecodeError("lone surrogate in a string", text, 0) from error
+    except (ValueError, RecursionError) as error:
+        # NaN or Infinity; past the bounds nothing else should land here, and if it does it is a 400, not a 500.
+        raise json.JSONDecodeError("not readable as JSON", text, 0) from error
+    if not isinstance(parsed, dict):
+        # Every JSON body of the contract is an object; Powertools would read a list as its first element.
+        raise json.JSONDecodeError(NOT_AN_OBJECT, text, 0)
     return parsed
 
 

@@ -55,6 +55,9 @@ class InvoiceLookup:
     limiter: RateLimiter
 
     def search(self, request: SearchRequest, client_address: str, now: int) -> SearchResponse:
+        """One page of the code's unpaid invoices. The request is charged to the caller's budgets before anything
+        is read, so a refused lookup costs no invoice read; a first page that found nothing is then a miss."""
+        self.limiter.charge(client_address, now)
         criteria = criteria_from(request)
         binding = criteria.binding()
         after = None
@@ -64,8 +67,8 @@ class InvoiceLookup:
             except InvalidCursor as error:
                 raise errors.invalid_cursor() from error
         page = find_unpaid(self.reader, criteria, after, request.page_size)
-        # Counted after the read so that one UpdateItem records the request and whether it found nothing.
-        self.limiter.check(client_address, now, missed=not page.invoices and after is None)
+        if not page.invoices and after is None:
+            self.limiter.record_miss(client_address, now)
         logger.info(
             "invoices listed",
             extra={

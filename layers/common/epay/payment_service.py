@@ -12,7 +12,7 @@ from epay.config import Settings
 from epay.gateways import cmi, fatourati, m2t
 from epay.gateways.common import Checkout, Endpoints, Redirect
 from epay.invoices import Invoice
-from epay.money import total
+from epay.money import MAX_PAYMENT_AMOUNT, AmountTooLarge, total
 from epay.observability import logger, metrics
 from epay.payments import (
     Gateway,
@@ -189,7 +189,7 @@ class PaymentService:
         if any(invoice is None or invoice.subscription_code != request.subscription_code for invoice in invoices):
             # Ids come from a listing: one that is unknown, or of another code, is a guess (a code tried against a
             # known id, or ids against a code). It spends the address's miss budget.
-            self.limiter.count_miss(client_address, now)
+            self.limiter.record_miss(client_address, now)
             raise errors.invoice_not_found()
         selected = [invoice for invoice in invoices if invoice is not None]
         if len({invoice.issuer.code for invoice in selected}) > 1:
@@ -197,6 +197,10 @@ class PaymentService:
         now_unpayable = [invoice.invoice_id for invoice in selected if not invoice.is_payable(now)]
         if now_unpayable:
             raise errors.invoice_not_payable(now_unpayable)
+        try:
+            total([invoice.amount for invoice in selected], limit=MAX_PAYMENT_AMOUNT)
+        except AmountTooLarge as error:
+            raise errors.payment_too_large(str(MAX_PAYMENT_AMOUNT)) from error
         return selected
 
     def _new_payment(self, request: PaymentRequest, gateway: Gateway, invoices: list[Invoice], now: int) -> Payment:

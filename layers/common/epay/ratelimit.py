@@ -9,6 +9,9 @@ Two budgets share one counter item per address and hour (one `UpdateItem` per re
   (`EPAY_PAYMENT_MISSES_PER_HOUR`): a payer only sends ids a listing gave it, while trying codes against a known
   id, or ids against a code, misses almost every time. Past the budget every payment request from the address is
   refused until the hour ends, whatever it names.
+
+Lookups are charged before they read anything (`charge`), so a refused lookup costs no invoice read; one that found
+nothing then records its miss (`record_miss`: a second, small `UpdateItem`, only then).
 """
 
 from __future__ import annotations
@@ -48,9 +51,10 @@ class RateLimiter:
     def check(self, subject: str, now: int, missed: bool = False) -> None:
         """Count this request (and whether it found nothing); `RATE_LIMITED` when a budget was already spent.
 
-        Lookups are counted after they ran, so one `UpdateItem` records both the request and the miss. A budget is
-        judged on what came before this request, so a lookup that finds something and one that finds nothing are
-        refused from the same moment on: the refusal is no oracle.
+        For a request counted after it ran, one `UpdateItem` records both it and its miss (lookups use `charge`
+        and `record_miss` instead, so a refused one reads nothing). A budget is judged on what came before this
+        request, so a request that finds something and one that finds nothing are refused from the same moment on:
+        the refusal is no oracle.
         """
         hour_end = (now // HOUR + 1) * HOUR
         minute_field = f"m{now % HOUR // MINUTE}"
@@ -63,11 +67,25 @@ class RateLimiter:
         if counts.get(minute_field, 0) > self.limit:
             raise rate_limited(max(1, MINUTE - now % MINUTE))
 
-    def count_miss(self, subject: str, now: int) -> None:
-        """Record a miss found after the request was counted and let through (a payment naming unknown invoices).
+    def charge(self, subject: str, now: int) -> None:
+        """Count this request before any work is done; `RATE_LIMITED` when a budget was already spent.
 
-        The request that spends the budget is answered like any other; the next `check` from the address refuses.
+        One `UpdateItem` counts the request and reads both budgets. The miss budget is judged on the misses
+        recorded before this request, which cannot depend on what this request will find: a lookup for a code with
+        unpaid invoices and one for a code without are refused from the same moment on, so the refusal is no oracle.
         """
+        hour_end = (now // HOUR + 1) * HOUR
+        minute_field = f"m{now % HOUR // MINUTE}"
+        counts = self.counter.count_hit(self._counter(subject, now), [minute_field], hour_end + MINUTE)
+        if self.miss_limit is not None and counts.get(MISSES, 0) >= self.miss_limit:
+            raise rate_limited(max(1, hour_end - now))
+        if counts.get(minute_field, 0) > self.limit:
+            raise rate_limited(max(1, MINUTE - now % MINUTE))
+
+    def record_miss(self, subject: str, now: int) -> None:
+        """Record a miss found after the request was charged and let through: a lookup that found nothing, a
+        payment naming unknown invoices (nothing to record without a miss budget). The request that spends the
+        budget is answered like any other; the next request from the address is refused."""
         if self.miss_limit is not None:
             hour_end = (now // HOUR + 1) * HOUR
             self.counter.count_hit(self._counter(subject, now), [MISSES], hour_end + MINUTE)

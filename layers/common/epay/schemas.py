@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from epay.money import Money
+from epay.money import MAX_INVOICES_PER_PAYMENT, Money
 from epay.subscription import CODE_PATTERN
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -185,7 +185,7 @@ class PaymentRequest(_Input):
     subscription_code: SubscriptionCode
     invoice_ids: Annotated[
         list[InvoiceId],
-        Field(min_length=1, max_length=50, json_schema_extra={"uniqueItems": True}),
+        Field(min_length=1, max_length=MAX_INVOICES_PER_PAYMENT, json_schema_extra={"uniqueItems": True}),
         AfterValidator(_distinct),
     ]
     gateway: Literal["CMI", "M2T"]

@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, StrictStr
 
+from epay.json_bounds import check_json_bounds
 from epay.money import Money
 
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -121,5 +122,11 @@ ContractAmount = Annotated[StrictStr, AfterValidator(_contract_amount)]
 
 
 def parse_json_body(model: type[ModelT], body: bytes) -> ModelT:
-    """`body` (strict UTF-8 JSON) validated by `model`; a `ValueError` when it is not one."""
-    return model.model_validate_json(body.decode("utf-8"))
+    """`body` (strict UTF-8 JSON within `epay.json_bounds`) validated by `model`; a `ValueError` when it is not one,
+    so the callback answers the gateway's own 400, never a 5xx that the gateway would retry for days."""
+    text = body.decode("utf-8")
+    check_json_bounds(text)
+    try:
+        return model.model_validate_json(text)
+    except RecursionError as error:
+        raise ValueError("JSON nested too deep") from error
