@@ -72,9 +72,16 @@ def build_document() -> dict[str, Any]:
     return merged
 
 
+def _render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
 def render_document() -> str:
-    return json.dumps(build_document(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return _render(build_document())
 
 
-def write_document() -> None:
-    DOCUMENT_PATH.write_text(render_document(), encoding="utf-8")
+def write_document() -> dict[str, Any]:
+    """Write the document; return it (web/js/contract.js is generated from it)."""
+    document = build_document()
+    DOCUMENT_PATH.write_text(_render(document), encoding="utf-8")
+    return document
