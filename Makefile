@@ -9,7 +9,7 @@ PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser run test test-fast test-browser lint format sam-validate sam-build openapi bench fuzz load clean
+.PHONY: install browser node run test test-fast test-browser test-web lint format sam-validate sam-build openapi bench fuzz load clean
 
 $(BIN)/epay: requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,14 +29,21 @@ BROWSER_PACKAGES := chromium fonts-noto-core fonts-dejavu-core
 browser: ## Debian's Chromium and the fonts the page needs, installed with apt-get when missing
 	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BROWSER_PACKAGES))
 
+# The page's pure modules are unit-tested with `node --test`: Debian's nodejs, installed with apt-get when no node runs.
+node: ## Debian's nodejs (for `node --test`), installed with apt-get when `node` is missing
+	@command -v node >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs)
+
 run: install ## the local stack on an embedded DynamoDB with demo data
 	$(BIN)/epay serve --demo --port $(PORT)
 
-test: install browser sam-validate sam-build ## every test (unit, integration, end to end, infrastructure)
+test: install browser node sam-validate sam-build ## every test (unit, integration, end to end, infrastructure)
 	$(BIN)/pytest
 
 test-browser: $(BIN)/epay browser ## the real-browser tests only (Playwright driving Debian's Chromium)
 	$(BIN)/pytest tests/browser -q
+
+test-web: node ## the page's modules only: node's test runner over tests/web/*.test.mjs (no Python needed)
+	node --test tests/web/*.test.mjs
 
 test-fast: $(BIN)/epay ## unit and integration tests only
 	$(BIN)/pytest tests/unit tests/integration -q
@@ -62,7 +69,7 @@ sam-build: $(SAM)
 bench: $(BIN)/epay $(SAM) ## cold start, DynamoDB work per call, scale, overhead, package size: writes docs/performance.md
 	$(BIN)/python -m benchmarks.run
 
-openapi: $(BIN)/epay ## regenerate layers/common/epay/openapi.json from the routes' models
+openapi: $(BIN)/epay ## regenerate layers/common/epay/openapi.json from the routes' models, and web/js/contract.js from it
 	$(BIN)/epay openapi --write
 
 fuzz: $(BIN)/epay ## the long contract-fuzzing campaign (Schemathesis, 1000 examples per operation)

@@ -250,10 +250,13 @@ def migrate_invoice_ids_command(args: argparse.Namespace) -> int:
 
 def openapi_command(args: argparse.Namespace) -> int:
     from epay_local.openapi_build import build_document, write_document
+    from epay_local.web_contract import write_contract
 
     if args.write:
-        write_document()
+        document = write_document()
         print("layers/common/epay/openapi.json written")
+        write_contract(document)
+        print("web/js/contract.js written (the page's patterns, gateways and methods)")
     else:
         import json
 
@@ -283,7 +286,9 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("--endpoint-url", help="DynamoDB endpoint (default: EPAY_DYNAMODB_ENDPOINT or AWS)")
     migrate.set_defaults(func=migrate_invoice_ids_command)
     spec = commands.add_parser("openapi", help="print (or --write) the OpenAPI document of the API")
-    spec.add_argument("--write", action="store_true", help="write layers/common/epay/openapi.json")
+    spec.add_argument(
+        "--write", action="store_true", help="write layers/common/epay/openapi.json and the page's web/js/contract.js"
+    )
     spec.set_defaults(func=openapi_command)
     return root
 

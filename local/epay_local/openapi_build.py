@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from epay.schemas import PAYMENT_ID_PATTERN
 from epay_local.gateway import LocalFunction
 from epay_local.template import PROJECT_ROOT, routes
 
@@ -27,6 +28,14 @@ def _redirects_have_no_body(operation: dict[str, Any]) -> None:
         if status.startswith("3"):
             answer.pop("content", None)
             answer["headers"] = {"Location": {"description": "Where the browser goes", "schema": {"type": "string"}}}
+
+
+def _payment_ids_have_their_shape(operation: dict[str, Any]) -> None:
+    """The routes take any `{payment_id}` and answer 404 to one no payment can have: say which shape can exist."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "path" and parameter.get("name") == "payment_id":
+            parameter["schema"]["pattern"] = PAYMENT_ID_PATTERN
+            parameter["description"] = "As the payment's creation returned it; any other shape is unknown (404)."
 
 
 def build_document() -> dict[str, Any]:
@@ -52,6 +61,7 @@ def build_document() -> dict[str, Any]:
             for operation in operations.values():
                 _drop_framework_validation_error(operation)
                 _redirects_have_no_body(operation)
+                _payment_ids_have_their_shape(operation)
             merged["paths"].setdefault(path, {}).update(operations)
         components = schema.get("components", {}).get("schemas", {})
         merged["components"]["schemas"].update(
@@ -62,9 +72,16 @@ def build_document() -> dict[str, Any]:
     return merged
 
 
+def _render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
 def render_document() -> str:
-    return json.dumps(build_document(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return _render(build_document())
 
 
-def write_document() -> None:
-    DOCUMENT_PATH.write_text(render_document(), encoding="utf-8")
+def write_document() -> dict[str, Any]:
+    """Write the document; return it (web/js/contract.js is generated from it)."""
+    document = build_document()
+    DOCUMENT_PATH.write_text(_render(document), encoding="utf-8")
+    return document

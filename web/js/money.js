@@ -1,13 +1,14 @@
-// Money as integer centimes (BigInt): amounts are never floats, anywhere on the page.
+// Money as integer centimes (BigInt): amounts are never floats, anywhere on the page. Pure: no DOM.
 
-const API_AMOUNT = /^(0|[1-9][0-9]{0,11})\.([0-9]{2})$/;
+import { PATTERNS } from "./contract.js";
+
 const USER_AMOUNT = /^([0-9]{1,12})(?:[.,]([0-9]{1,2}))?$/;
 
 /** "1250.50" (the contract's form) -> 125050n. Throws on anything else. */
 export function toCentimes(text) {
-  const match = API_AMOUNT.exec(String(text));
-  if (!match) throw new Error("Invalid amount");
-  return BigInt(match[1]) * 100n + BigInt(match[2]);
+  if (!PATTERNS.amount.test(String(text))) throw new Error("Invalid amount");
+  const [units, cents] = String(text).split(".");
+  return BigInt(units) * 100n + BigInt(cents);
 }
 
 /** 125050n -> "1250.50" */

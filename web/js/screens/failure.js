@@ -1,0 +1,28 @@
+// A payment that did not go through (failed, declined, cancelled, expired, unknown) or that needs review.
+
+import { $ } from "../dom.js";
+import { registerScreen } from "../router.js";
+import { state } from "../state.js";
+import { failureView, lastErrorText } from "../status.js";
+import { bdi, fill, t } from "../text.js";
+import { startOver } from "./tracking.js";
+
+function renderFailure() {
+  const kind = state.failureKind;
+  const view = failureView(kind);
+  const message = $("#failure-message");
+  message.dataset.status = kind;
+  $("#failure-title").textContent = t(view.titleKey);
+  $("span", message).textContent = t(view.messageKey);
+  const reason = lastErrorText(state.payment?.last_error);
+  $("#failure-reason").hidden = !reason;
+  $("#failure-reason").textContent = reason ? t("failure.reason", { reason }) : "";
+  if (state.paymentId) fill($("#failure-payment-id"), "status.paymentId", { id: bdi(state.paymentId) });
+  else $("#failure-payment-id").replaceChildren();
+  $("#failure-retry").hidden = !view.retry;
+}
+
+export function wireFailure() {
+  registerScreen("failure", renderFailure);
+  $("#failure-retry").addEventListener("click", () => startOver($("#screen-failure")));
+}

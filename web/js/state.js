@@ -1,0 +1,52 @@
+// What the page holds while the payer goes through it: one object, shared by the screens. No DOM.
+// The subscription code is the only key to the invoices: it never goes into a URL or localStorage.
+
+export const POLL_MS = 2000;
+export const POLL_LIMIT_MS = 30000;
+
+export const state = {
+  lang: "fr",
+  screen: "search",
+  code: "",
+  invoiceNumber: "",
+  filters: {},
+  cursors: [null], // cursors[i] fetches page i; the stack that makes "Précédent" work
+  page: 0,
+  items: [],
+  selection: new Map(), // invoice_id -> invoice as listed; survives page changes
+  issuers: new Map(),
+  emptyKey: "empty.message",
+  method: "CARD",
+  attempt: null, // {key, body}: the Idempotency-Key is reused only when the same body is re-sent after a lost answer
+  payment: null,
+  paymentId: null,
+  failureKind: "FAILED",
+  statusView: "checking",
+  pollToken: 0,
+  redirected: false,
+};
+
+const STORE_CODE = "epay.subscriptionCode"; // sessionStorage: the "Réessayer" path after a gateway round trip
+const STORE_TRIP = "epay.gatewayPayment"; // sessionStorage: the payment whose gateway page this tab went to
+const STORE_LANG = "epay.lang"; // localStorage: the language chosen
+
+export const session = {
+  get: () => { try { return sessionStorage.getItem(STORE_CODE) || ""; } catch { return ""; } },
+  set: (code) => { try { sessionStorage.setItem(STORE_CODE, code); } catch { /* private mode: no retry shortcut */ } },
+  /** The payment id remembered when leaving for its gateway page, forgotten as it is read: read it once. */
+  takeTrip: () => {
+    try {
+      const id = sessionStorage.getItem(STORE_TRIP) || "";
+      sessionStorage.removeItem(STORE_TRIP);
+      return id;
+    } catch {
+      return "";
+    }
+  },
+  setTrip: (id) => { try { sessionStorage.setItem(STORE_TRIP, id); } catch { /* only the return by "shopurl" is lost */ } },
+};
+
+export const savedLanguage = {
+  get: () => { try { return localStorage.getItem(STORE_LANG) || "fr"; } catch { return "fr"; } },
+  set: (lang) => { try { localStorage.setItem(STORE_LANG, lang); } catch { /* the choice just isn't remembered */ } },
+};

@@ -1,0 +1,79 @@
+// Which screen a payment shows, and what the failure and status screens say. Pure: no DOM.
+
+import { HttpError, NetworkError } from "./api.js";
+import { isPaymentId } from "./validation.js";
+
+// Every status of the contract (a test checks this against web/js/contract.js): the screen it shows.
+const SCREEN_OF = {
+  PENDING: "status", // still at the gateway: polled, then "still pending" with cancel-and-restart
+  AWAITING_SETTLEMENT: "reference", // a Fatourati / TASHILAT reference waiting to be paid
+  PAID: "receipt",
+  FAILED: "failure",
+  CANCELLED: "failure",
+  EXPIRED: "failure",
+  NEEDS_REVIEW: "failure", // money may be held: no retry, the operations team settles it
+};
+export const KNOWN_STATUSES = Object.keys(SCREEN_OF);
+
+/**
+ * A payment as read -> {screen} | {screen: "status", poll: true} | {screen: "failure", kind}.
+ * A PENDING payment with a last_error was declined at the gateway (kind DECLINED); an unknown status is FAILED.
+ */
+export function paymentScreen(payment) {
+  const status = payment?.status;
+  if (status === "PENDING") return payment.last_error ? { screen: "failure", kind: "DECLINED" } : { screen: "status", poll: true };
+  const screen = SCREEN_OF[status] || "failure";
+  return screen === "failure" ? { screen, kind: SCREEN_OF[status] ? status : "FAILED" } : { screen };
+}
+
+/** An error reading a payment -> "not-found" (its failure screen), "retry" (poll again while time remains) or "error". */
+export function readError(error) {
+  if (error instanceof HttpError && error.status === 404) return "not-found";
+  if (error instanceof NetworkError || (error instanceof HttpError && error.status === 429)) return "retry";
+  return "error";
+}
+
+/** A payment just created -> "redirect" (to its gateway's page), "reference" (shown at once) or "track". */
+export function afterCreation(payment) {
+  if (payment.redirect?.url) return "redirect";
+  if (payment.reference?.code) return "reference";
+  return "track";
+}
+
+/** Which reference a payment has: TASHILAT's, or Fatourati's (any other method). */
+export const referenceKind = (payment) => (payment?.method === "TASHILAT" ? "TASHILAT" : "FATOURATI");
+
+/** The status screen: "checking" (polling), "pending" (time is up, still at the gateway) or "error" (reading failed). */
+export function statusView(view) {
+  const messageKey = { checking: "status.checking", pending: "status.stillPending" }[view] || null;
+  return { busy: view === "checking", messageKey, actions: view !== "checking", cancel: view === "pending" };
+}
+
+/** The failure screen of a kind (a payment status, DECLINED or NOT_FOUND). */
+export function failureView(kind) {
+  return {
+    titleKey: kind === "NEEDS_REVIEW" ? "failure.titleReview" : "failure.title",
+    messageKey: `failure.${kind}`,
+    // Paying again while the platform holds money for these invoices would charge the payer twice.
+    retry: kind !== "NEEDS_REVIEW" && kind !== "NOT_FOUND",
+  };
+}
+
+/** A payment's last_error as one line (the API sends a string; older shapes were objects). */
+export function lastErrorText(lastError) {
+  if (!lastError) return "";
+  if (typeof lastError === "string") return lastError;
+  return lastError.message || lastError.detail || lastError.reason || lastError.code || "";
+}
+
+/**
+ * Where the page opens: the payment of `?payment=<id>`, else the one this tab left to pay at its gateway (back by
+ * the gateway's "return to the merchant" link, CMI's shopurl, which names no payment), else the consultation.
+ * -> {paymentId (null: consultation), url: "keep" | "set" (to ?payment=<id>) | "clear"}.
+ */
+export function landing(query, trip) {
+  const named = new URLSearchParams(query).get("payment");
+  if (named === null && isPaymentId(trip)) return { paymentId: trip, url: "set" };
+  if (named !== null && isPaymentId(named)) return { paymentId: named, url: "keep" };
+  return { paymentId: null, url: named === null ? "keep" : "clear" };
+}

@@ -1,0 +1,90 @@
+// What the page says, in the payer's language (state.lang): messages, amounts, dates, API problems.
+// The node-creating helpers (fill, bdi, amountText) need a document only when called.
+
+import { MESSAGES } from "../i18n.js";
+import { HttpError, NetworkError, retryAfterSeconds } from "./api.js";
+import { el } from "./dom.js";
+import { formatCentimes, toApiAmount, toCentimes } from "./money.js";
+import { state } from "./state.js";
+
+/** A message with its {placeholders} filled; a list (array) as it is. French when the language lacks it. */
+export function t(key, vars = {}) {
+  const value = MESSAGES[state.lang][key] ?? MESSAGES.fr[key] ?? key;
+  if (Array.isArray(value)) return value;
+  return value.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
+}
+
+export const fmt = () => MESSAGES[state.lang].fmt;
+export const money = (centimes) => formatCentimes(centimes, fmt());
+// <bdi> keeps Latin names and codes readable inside Arabic sentences (and vice versa).
+export const bdi = (text) => el("bdi", {}, text);
+export const issuerText = (issuer) => bdi(`${issuer.name} (${issuer.code})`);
+
+/** Like t(), into a node; a placeholder's value may be a node (e.g. <bdi>). */
+export function fill(node, key, vars) {
+  const template = String(MESSAGES[state.lang][key] ?? MESSAGES.fr[key]);
+  node.replaceChildren(
+    ...template.split(/(\{\w+\})/).map((part) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      return name && name in vars ? vars[name] : part;
+    }),
+  );
+  return node;
+}
+
+function intl(options) {
+  try {
+    return new Intl.DateTimeFormat(fmt().locale, options);
+  } catch {
+    return new Intl.DateTimeFormat("fr-FR", options);
+  }
+}
+
+/** "2025-03-01" -> the language's day/month/year (the date as written, whatever the time zone). */
+export function formatDate(isoDate) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate || "");
+  if (!match) return isoDate || "—";
+  const day = new Date(Date.UTC(+match[1], +match[2] - 1, +match[3]));
+  return intl({ timeZone: "UTC", day: "2-digit", month: "2-digit", year: "numeric" }).format(day);
+}
+
+/** An ISO instant -> {date, time, today} in the payer's time zone. */
+export function formatInstant(iso) {
+  const at = new Date(iso);
+  if (!iso || Number.isNaN(at.getTime())) return { date: iso || "—", time: "", today: false };
+  return {
+    date: intl({ day: "2-digit", month: "2-digit", year: "numeric" }).format(at),
+    time: intl({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(at),
+    today: at.toDateString() === new Date().toDateString(),
+  };
+}
+
+/** An API amount into a node, formatted, with data-amount="1250.50"; shown as received when unreadable. */
+export function amountText(node, text) {
+  let centimes;
+  try {
+    centimes = toCentimes(text);
+  } catch {
+    node.textContent = text || "—";
+    return node;
+  }
+  node.dataset.amount = toApiAmount(centimes);
+  node.textContent = money(centimes);
+  return node;
+}
+
+/** What to tell the payer about a failed request. */
+export function problemText(error) {
+  if (error instanceof NetworkError) return t("error.network");
+  if (!(error instanceof HttpError)) return t("error.generic");
+  if (error.status === 429) {
+    const seconds = retryAfterSeconds(error.retryAfter);
+    return seconds ? t("error.rateLimited", { n: seconds }) : t("error.rateLimitedSoon");
+  }
+  const { code, detail } = error.problem;
+  const known = code && `problem.${code}` in MESSAGES[state.lang];
+  // `detail` is written in French by the API; other languages get our translation of the code when we have one.
+  if (detail && (state.lang === "fr" || !known)) return detail;
+  if (known) return t(`problem.${code}`);
+  return error.status >= 500 ? t("error.server") : t("error.generic");
+}
