@@ -95,6 +95,42 @@ def test_a_forged_callback_for_an_unknown_oid_is_refused_before_it_is_looked_up(
     assert h.post_cmi(fields) == FAILURE_403
 
 
+# -- a verified callback that is not what this payment sent (CMI's HASH signs values, never names): 403 ----------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"shopurl": "https://www.example.ma/"}, {"email": "autre@example.ma"}, {"TranType": "Auth"}],
+    ids=lambda change: next(iter(change)),
+)
+def test_a_verified_callback_altering_an_echoed_field_is_403_failure_and_changes_nothing(h, created, change, counted):
+    before = h.stored()
+    assert h.cmi_success(created, **change) == FAILURE_403
+    assert h.stored() == before
+    assert counted.count("CallbackRejected") == 1
+
+
+def test_a_verified_callback_missing_an_echoed_field_is_403_failure_and_changes_nothing(h, created):
+    before = h.stored()
+    fields = cmi_signed([(name, value) for name, value in h.cmi_fields(created) if name != "okUrl"])
+    assert h.post_cmi(fields) == FAILURE_403
+    assert h.stored() == before
+
+
+def test_a_verified_callback_with_a_field_name_cmi_never_sends_is_403_failure_and_changes_nothing(h, created):
+    before = h.stored()
+    assert h.cmi_success(created, Extra1="") == FAILURE_403
+    assert h.stored() == before
+
+
+def test_a_verified_callback_re_addressed_to_another_live_payment_is_403_failure(h, created):
+    other_payer = {"name": "Marsa Maroc", "email": "tresorerie@example.ma"}
+    other = h.start(h.given(an_invoice(CODE, amount="120.50")), "CMI", "CARD", payer=other_payer)
+    before = h.stored()
+    assert h.cmi_success(created, oid=other.payment_id) == FAILURE_403
+    assert h.stored() == before
+
+
 # -- unknown oid: 404 FAILURE ------------------------------------------------------------------------------------
 
 
