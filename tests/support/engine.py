@@ -98,7 +98,14 @@ class Harness:
 
     @property
     def service(self) -> PaymentService:
-        limiter = RateLimiter(self.hits, "payment", self.settings.payment_limit_per_minute, SERVICE_KEY)
+        """Wired as `epay.runtime.payment_service` wires it, on the fakes."""
+        limiter = RateLimiter(
+            self.hits,
+            "payment",
+            self.settings.payment_limit_per_minute,
+            SERVICE_KEY,
+            miss_limit=self.settings.payment_misses_per_hour,
+        )
         return PaymentService(self.invoices, self.payments, limiter, self.settings, SECRETS)
 
     @property

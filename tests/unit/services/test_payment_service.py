@@ -283,6 +283,20 @@ def test_too_many_payments_from_one_address_are_refused_with_retry_after():
     assert h.start([invoices[3]], client_address="198.51.100.8").status == "PENDING"
 
 
+def test_past_the_miss_budget_every_payment_request_from_the_address_is_refused():
+    # Given a budget of 2 requests an hour naming invoices that are unknown or of another code
+    h = Harness(settings=SETTINGS.model_copy(update={"payment_misses_per_hour": 2}))
+    (mine,) = h.given(an_invoice(CODE))
+    for _ in range(2):
+        assert refusal(h.start, ["inv-doesnotexist"], client_address="198.51.100.9").code == "INVOICE_NOT_FOUND"
+    # When the address then names a payable invoice of its own code
+    error = refusal(h.start, [mine], client_address="198.51.100.9")
+    # Then it is refused for the rest of the hour, holding nothing; another address is still served
+    assert (error.status, error.code) == (429, "RATE_LIMITED")
+    assert h.invoice(mine.invoice_id).hold is None
+    assert h.start([mine], client_address="198.51.100.10").status == "PENDING"
+
+
 # -- view -------------------------------------------------------------------------------------------------------
 
 
