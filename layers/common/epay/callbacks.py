@@ -471,6 +471,9 @@ class CallbackService:
                 )
             # Another report of money for a payment already settled or flagged: it settles nothing.
             outcome = Outcome.ALREADY_SETTLED if payment.status is PaymentStatus.PAID else Outcome.NEEDS_REVIEW
+            if notice.requires_live:
+                # Refused before the debit (Fatourati 410): the bank takes nothing, so there is nothing to return.
+                return self._keep(outcome, evidence)
             return self._unapplied(notice, payment, UnappliedReason.SECOND_PAYMENT, now, evidence, outcome)
         if notice.requires_live and not payment.is_live(now):
             return self._keep(Outcome.NOT_PAYABLE, evidence)

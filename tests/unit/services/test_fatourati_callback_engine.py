@@ -228,14 +228,6 @@ def test_another_transaction_for_a_paid_reference_is_410_and_the_payment_is_unch
     assert settled.gateway_transaction_id == "FTR-1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect: a confirm refused with 410 (the bank must not debit, gateways.md) for a reference already PAID is "
-        "recorded as unapplied funds SECOND_PAYMENT, counted and alarmed as money to return, though none was taken "
-        "(CallbackService._succeed records unapplied funds before it looks at notice.requires_live)"
-    ),
-)
 def test_another_transaction_refused_for_a_paid_reference_is_not_money_to_return(h, created, reference, counted):
     # Given a reference paid by FTR-1
     h.confirm(reference, "2500.00", transaction_id="FTR-1")
