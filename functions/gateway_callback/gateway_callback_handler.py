@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from epay import clock, errors, runtime
 from epay.config import settings
+from epay.gateways.protocol import CallbackRequest
 from epay.http import create_api, decode_body, problem_responses, resolve
 from epay.observability import logger, metrics
 from epay.payments import is_payment_id
@@ -34,29 +35,27 @@ def _json(status: int, body: dict[str, Any]) -> Response[Any]:
     )
 
 
-@app.post("/v1/callbacks/cmi", include_in_schema=False)
-def cmi_callback() -> Response[Any]:
-    return _text(*runtime.callback_service().cmi(decode_body(app.current_event), clock.now_ms()))
+@app.post("/v1/callbacks/<gateway>", include_in_schema=False)
+def gateway_callback(gateway: str) -> Response[Any]:
+    """`/v1/callbacks/cmi`, `/v1/callbacks/m2t`: whichever gateway the registry has at that path."""
+    return _callback(gateway)
 
 
-@app.post("/v1/callbacks/m2t", include_in_schema=False)
-def m2t_callback() -> Response[Any]:
-    signature = app.current_event.headers.get("x-m2t-signature")
-    return _json(*runtime.callback_service().m2t(decode_body(app.current_event), signature, clock.now_ms()))
+@app.post("/v1/callbacks/<gateway>/<action>", include_in_schema=False)
+def gateway_callback_action(gateway: str, action: str) -> Response[Any]:
+    """`/v1/callbacks/fatourati/inquiry`, `/v1/callbacks/fatourati/confirm`."""
+    return _callback(f"{gateway}/{action}")
 
 
-@app.post("/v1/callbacks/fatourati/inquiry", include_in_schema=False)
-def fatourati_inquiry() -> Response[Any]:
-    signature = app.current_event.headers.get("x-fatourati-signature")
-    body = decode_body(app.current_event)
-    return _json(*runtime.callback_service().fatourati_inquiry(body, signature, clock.now_ms()))
-
-
-@app.post("/v1/callbacks/fatourati/confirm", include_in_schema=False)
-def fatourati_confirm() -> Response[Any]:
-    signature = app.current_event.headers.get("x-fatourati-signature")
-    body = decode_body(app.current_event)
-    return _json(*runtime.callback_service().fatourati_confirm(body, signature, clock.now_ms()))
+def _callback(path: str) -> Response[Any]:
+    event = app.current_event
+    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+    answer = runtime.callback_service().receive(path, CallbackRequest(decode_body(event), headers), clock.now_ms())
+    if answer is None:
+        raise errors.not_found()
+    status, body = answer
+    # Each gateway answers in its own format: CMI in plain text, the others in JSON.
+    return _text(status, body) if isinstance(body, str) else _json(status, body)
 
 
 @app.route(

@@ -16,7 +16,6 @@ from epay.evidence import CallbackEvidence
 from epay.invoices import Invoice, InvoiceStatus, SearchCriteria
 from epay.money import Money, total
 from epay.payments import (
-    Gateway,
     Payer,
     Payment,
     PaymentEvent,
@@ -64,7 +63,7 @@ def a_payment(invoices: list[Invoice], *, expires_at: int = NOW + 1800, referenc
         payment_id=f"PAY-CONTRACT-{next(_serial)}",
         subscription_code=CODE,
         issuer=invoices[0].issuer,
-        gateway=Gateway.CMI,
+        gateway="CMI",
         method="FATOURATI" if reference else "CARD",
         lines=tuple(PaymentLine(i.invoice_id, i.invoice_number, i.amount) for i in invoices),
         amount=total([i.amount for i in invoices]),

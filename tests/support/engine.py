@@ -24,9 +24,12 @@ from epay.clock import iso_instant
 from epay.config import Settings
 from epay.evidence import CallbackEvidence
 from epay.gateways import cmi
-from epay.gateways.common import sign_body
+from epay.gateways.cmi import CmiGateway, CmiSettings
+from epay.gateways.common import Endpoints, sign_body
+from epay.gateways.m2t import M2tGateway, M2tSettings
+from epay.gateways.registry import GatewayRegistry
 from epay.invoices import Invoice
-from epay.payment_service import GatewaySecrets, PaymentService
+from epay.payment_service import PaymentService
 from epay.payments import Payment, UnappliedFunds
 from epay.ports import UpsertOutcome
 from epay.ratelimit import RateLimiter
@@ -43,7 +46,6 @@ CMI_STORE_KEY = "test-cmi-store-key"
 M2T_SECRET = b"test-m2t-secret"
 FATOURATI_SECRET = b"test-fatourati-secret"
 SERVICE_KEY = b"test-service-key"
-SECRETS = GatewaySecrets(cmi_store_key=CMI_STORE_KEY, m2t_secret=M2T_SECRET, fatourati_secret=FATOURATI_SECRET)
 SETTINGS = Settings(
     public_api_url="https://api.example.ma",
     frontend_url="https://www.example.ma/e-paiement/",
@@ -51,6 +53,18 @@ SETTINGS = Settings(
     cmi_gateway_url="https://testpayment.cmi.co.ma/fim/est3Dgate",
     m2t_merchant_id="PORTNET-TEST",
     m2t_gateway_url="https://checkout.m2t.example/checkout",
+)
+# Wired as `epay.runtime.gateways` wires them, with the test keys.
+GATEWAYS = GatewayRegistry.of(
+    CmiGateway(
+        CmiSettings(SETTINGS.cmi_client_id, CMI_STORE_KEY, SETTINGS.cmi_gateway_url),
+        Endpoints(SETTINGS.public_api_url, SETTINGS.frontend_url),
+        fatourati_secret=FATOURATI_SECRET,
+    ),
+    M2tGateway(
+        M2tSettings(SETTINGS.m2t_merchant_id, M2T_SECRET, SETTINGS.m2t_gateway_url),
+        Endpoints(SETTINGS.public_api_url, SETTINGS.frontend_url),
+    ),
 )
 HOLD = SETTINGS.hold_seconds  # 1800: redirect methods
 REFERENCE_HOLD = SETTINGS.reference_hold_seconds  # 259200: FATOURATI, and TASHILAT once its reference is issued
@@ -106,11 +120,11 @@ class Harness:
             SERVICE_KEY,
             miss_limit=self.settings.payment_misses_per_hour,
         )
-        return PaymentService(self.invoices, self.payments, limiter, self.settings, SECRETS)
+        return PaymentService(self.invoices, self.payments, limiter, self.settings, GATEWAYS)
 
     @property
     def callbacks(self) -> CallbackService:
-        return CallbackService(self.invoices, self.payments, self.settings, SECRETS)
+        return CallbackService(self.invoices, self.payments, self.settings, GATEWAYS)
 
     @property
     def now_ms(self) -> int:

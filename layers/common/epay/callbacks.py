@@ -1,30 +1,38 @@
 """Gateway callbacks (api.md §6, gateways.md): verify first, then apply a whole state change or none of it.
 
-Each gateway's front half (verify, parse, answer in the gateway's format) is a method here; the back half is one
-engine, `_apply`, shared by all three: it reads the payment, decides by its state, and writes the change and the
-evidence in one conditional transaction, deciding again if a concurrent callback moved the payment first.
+The gateways' front halves (verify, parse, answer in the gateway's own format) are their adapters' callback routes
+(`epay.gateways.protocol.CallbackRoute`, listed by the registry). The back half is this one engine, shared by every
+route: it finds the payment, decides by its state and by what the route's `Confirmation` says a success means, and
+writes the change and the evidence in one conditional transaction, deciding again if a concurrent callback moved
+the payment first.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import assert_never
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from epay.clock import iso_instant
 from epay.config import Settings
 from epay.errors import StoreUnavailable
 from epay.evidence import CallbackEvidence
-from epay.gateways import cmi, fatourati, m2t
-from epay.money import Money
+from epay.gateways.protocol import (
+    Answer,
+    CallbackRequest,
+    CallbackRoute,
+    Confirmation,
+    Kind,
+    Notice,
+    Outcome,
+    Refusal,
+)
+from epay.gateways.registry import GatewayRegistry
 from epay.observability import logger, metrics
-from epay.payment_service import GatewaySecrets, checkout_of, endpoints_of, held_by
+from epay.payment_service import held_by
 from epay.payments import (
     Payment,
     PaymentEvent,
@@ -45,100 +53,9 @@ from epay.ports import (
 )
 
 _ATTEMPTS = 8
-AnswerT = TypeVar("AnswerT")
-RequestT = TypeVar("RequestT")
-_MAX_ERROR_TEXT = 200
-
-
-class Outcome(StrEnum):
-    SETTLED = "settled"
-    DUPLICATE = "duplicate"
-    ALREADY_SETTLED = "already settled by another notification"
-    NEEDS_REVIEW = "needs review"
-    MISMATCH = "amount or currency mismatch"
-    DECLINED = "attempt declined"
-    ENDED = "payment ended"
-    REFERENCE_ISSUED = "reference issued"
-    NOT_PAYABLE = "not payable"
-    RECORDED = "recorded, nothing changed"
-    FORGED = "refused, fields differ from what this payment sent"
-
-
-class Kind(StrEnum):
-    SUCCESS = "success"
-    DECLINE = "decline"
-    END = "end"
-    REFERENCE = "reference"
-
-
-@dataclass(frozen=True)
-class Notice:
-    """What a verified notification says, whatever the gateway."""
-
-    gateway: str
-    payment_id: str
-    kind: Kind
-    amount: Money | None
-    currency: str
-    transaction_id: str
-    fingerprint: str
-    end_event: PaymentEvent | None = None
-    error: str | None = None
-    reference: str | None = None
-    event: tuple[str, str] | None = None
-    # Fatourati's confirm is part of the debit: only a payment still live may be paid, and a refusal means the bank
-    # takes no money, so nothing is flagged. CMI and M2T report money already taken or authorised.
-    requires_live: bool = False
-    # CMI reports money authorised: a mismatch is flagged for an operator; the others just refuse it.
-    review_mismatch: bool = False
-    expected_currency: str = "MAD"
-    # For a signature that does not cover everything (CMI's HASH signs values, never names): the names of the
-    # fields that differ from what this payment sent; any name refuses the notice before anything is decided.
-    forged: Callable[[Payment], list[str]] | None = None
-
-    @property
-    def currency_ok(self) -> bool:
-        return self.currency == self.expected_currency
-
-
-def _clean_error(text: str) -> str:
-    printable = "".join(character if character.isprintable() else " " for character in text)
-    return printable.strip()[:_MAX_ERROR_TEXT]
-
-
+# A storage failure: nothing was written, the gateway may retry. Anything else is deterministic.
 RETRYABLE = (StoreUnavailable, BotoCoreError, ClientError)
-
-
-def _failing_with(
-    retry: tuple[int, Any], final: tuple[int, Any]
-) -> Callable[[Callable[..., tuple[int, Any]]], Callable[..., tuple[int, Any]]]:
-    """Answer a failure in the gateway's format, classified.
-
-    A storage failure is retryable: the transaction rolled back, so the gateway's retry (CMI, M2T) or the bank's
-    next attempt (Fatourati) finds the state as it was, and `retry` (a 5xx) asks for one. Anything else is
-    deterministic: the same notification would fail the same way forever, so it gets `final`, a 4xx that stops the
-    gateway retrying a poison message for days, is counted (`CallbackFailed`, alarmed) and left to recovery and an
-    operator.
-    """
-
-    def wrap(method: Callable[..., tuple[int, Any]]) -> Callable[..., tuple[int, Any]]:
-        @functools.wraps(method)
-        def guarded(*args: Any) -> tuple[int, Any]:
-            try:
-                return method(*args)
-            except RETRYABLE as error:
-                logger.warning("callback not applied: storage failure", extra={"error_type": type(error).__name__})
-                return retry[0], copy.deepcopy(retry[1])
-            except Exception as error:
-                metrics.add_metric(name="CallbackFailed", unit="Count", value=1)
-                logger.exception(
-                    "callback not applied: deterministic failure", extra={"error_type": type(error).__name__}
-                )
-                return final[0], copy.deepcopy(final[1])
-
-        return guarded
-
-    return wrap
+Evidence = Callable[[Outcome], CallbackEvidence]
 
 
 @dataclass(frozen=True)
@@ -146,200 +63,109 @@ class CallbackService:
     invoices: InvoiceStore
     payments: PaymentStore
     settings: Settings
-    secrets: GatewaySecrets
+    gateways: GatewayRegistry
 
-    # -- CMI ------------------------------------------------------------------------------------------------
+    def receive(self, path: str, request: CallbackRequest, now_ms: int) -> Answer | None:
+        """`POST /v1/callbacks/{path}` in its gateway's format; None when no gateway answers that path.
 
-    @_failing_with(retry=(500, cmi.FAILURE), final=(400, cmi.FAILURE))
-    def cmi(self, body: bytes, now_ms: int) -> tuple[int, str]:
-        """`POST /v1/callbacks/cmi`: the plain-text answer of gateways.md's table, row by row."""
-        digest = CallbackEvidence.digest(body)
+        Failures are classified. A storage failure is retryable: the transaction rolled back, so the gateway's retry
+        (CMI, M2T) or the bank's next attempt (Fatourati) finds the state as it was, and the route's retry answer (a
+        5xx) asks for one. Anything else is deterministic: the same notification would fail the same way forever, so
+        it gets the route's final answer, a 4xx that stops the gateway retrying a poison message for days, is counted
+        (`CallbackFailed`, alarmed) and is left to recovery and an operator.
+        """
+        route = self.gateways.route(path)
+        if route is None:
+            return None
         try:
-            fields = cmi.parse_form_body(body)
-            verified = cmi.verify(fields, self.secrets.cmi_store_key)
-        except cmi.InvalidCallback:
-            verified = False
-        if not verified:
-            return self._rejected("CMI", digest, now_ms, 403, cmi.FAILURE)
-        unexpected = cmi.unexpected_names(fields)
-        if unexpected:
-            refused = CallbackEvidence("CMI", now_ms, digest, True, "refused, field names CMI never sends", 403)
-            self._refuse(refused, cmi.describe_names(unexpected))
-            return 403, cmi.FAILURE
-        result = cmi.interpret(fields)
-        approved = result.approved
-        notice = Notice(
-            gateway="CMI",
-            payment_id=result.oid,
-            kind=Kind.SUCCESS if approved else Kind.DECLINE,
-            amount=result.amount,
-            currency=result.currency,
-            expected_currency=cmi.CURRENCY_MAD,
-            transaction_id=result.transaction_id,
-            fingerprint=f"CMI|{result.fingerprint}",
-            error=None
-            if approved
-            else _clean_error(f"CMI {result.proc_return_code}: {result.error_message or 'refusé'}"),
-            review_mismatch=True,
-            forged=lambda payment: cmi.echo_mismatches(fields, self._cmi_echo(payment)),
-        )
+            return self._receive(route, request, now_ms)
+        except RETRYABLE as error:
+            logger.warning("callback not applied: storage failure", extra={"error_type": type(error).__name__})
+            return copy.deepcopy(route.retry_answer)
+        except Exception as error:
+            metrics.add_metric(name="CallbackFailed", unit="Count", value=1)
+            logger.exception("callback not applied: deterministic failure", extra={"error_type": type(error).__name__})
+            return copy.deepcopy(route.final_answer)
 
-        def answer(outcome: Outcome | None) -> tuple[int, str]:
-            if outcome is None:
-                return 404, cmi.FAILURE
-            if outcome is Outcome.FORGED:
-                return 403, cmi.FAILURE
-            if outcome in (Outcome.SETTLED, Outcome.DUPLICATE):
-                return 200, cmi.POSTAUTH
-            return 200, cmi.APPROVED
+    # Each gateway's routes by name: what the handler and the tests call.
 
-        return self._handle(notice, digest, now_ms, answer)
+    def cmi(self, body: bytes, now_ms: int) -> Answer:
+        return self._must("cmi", CallbackRequest(body), now_ms)
 
-    def _cmi_echo(self, payment: Payment) -> dict[str, str]:
-        """What every CMI callback for `payment` must echo: rebuilt as its form was built, with today's settings."""
-        endpoints = endpoints_of(self.settings)
-        return cmi.expected_echo(checkout_of(payment), self.settings.cmi_client_id, endpoints)
+    def m2t(self, body: bytes, signature: str | None, now_ms: int) -> Answer:
+        return self._must("m2t", _signed(body, "x-m2t-signature", signature), now_ms)
 
-    # -- M2T ------------------------------------------------------------------------------------------------
+    def fatourati_inquiry(self, body: bytes, signature: str | None, now_ms: int) -> Answer:
+        return self._must("fatourati/inquiry", _signed(body, "x-fatourati-signature", signature), now_ms)
 
-    @_failing_with(retry=(503, {"status": "RETRY"}), final=(422, {"status": "REJECTED"}))
-    def m2t(self, body: bytes, signature: str | None, now_ms: int) -> tuple[int, dict[str, Any]]:
-        """`POST /v1/callbacks/m2t`: JSON answers; M2T retries on 5xx."""
-        digest = CallbackEvidence.digest(body)
-        if not m2t.verify_notification(signature, body, self.secrets.m2t_secret, now_ms // 1000):
-            return self._rejected("M2T", digest, now_ms, 401, {"status": "INVALID_SIGNATURE"})
-        try:
-            notification = m2t.parse_notification(body)
-        except m2t.InvalidNotification:
-            self._record(CallbackEvidence("M2T", now_ms, digest, True, "invalid notification", 400))
-            return 400, {"status": "INVALID_NOTIFICATION"}
-        kinds = {"PAID": Kind.SUCCESS, "REFERENCE_ISSUED": Kind.REFERENCE}
-        notice = Notice(
-            gateway="M2T",
-            payment_id=notification.order_ref,
-            kind=kinds.get(notification.status, Kind.END),
-            amount=notification.money,
-            currency=notification.currency,
-            transaction_id=notification.transaction_id or "",
-            fingerprint=f"M2T|{notification.transaction_id or notification.event_id}",
-            end_event=_M2T_ENDINGS.get(notification.status),
-            error=_clean_error(f"M2T {notification.status}") if notification.status in _M2T_ENDINGS else None,
-            reference=notification.reference,
-            # M2T numbers events per order: the same event id on two orders is two events.
-            event=("M2T", f"{notification.order_ref}#{notification.event_id}"),
-        )
+    def fatourati_confirm(self, body: bytes, signature: str | None, now_ms: int) -> Answer:
+        return self._must("fatourati/confirm", _signed(body, "x-fatourati-signature", signature), now_ms)
 
-        def answer(outcome: Outcome | None) -> tuple[int, dict[str, Any]]:
-            if outcome is None:
-                return 404, {"status": "UNKNOWN_ORDER"}
-            if outcome is Outcome.MISMATCH:
-                return 409, {"status": "AMOUNT_MISMATCH"}
-            return 200, {"status": "OK"}
+    def _must(self, path: str, request: CallbackRequest, now_ms: int) -> Answer:
+        answer = self.receive(path, request, now_ms)
+        if answer is None:
+            raise LookupError(f"no gateway answers /v1/callbacks/{path}")
+        return answer
 
-        return self._handle(notice, digest, now_ms, answer)
+    # -- reading -------------------------------------------------------------------------------------------------
 
-    # -- Fatourati ------------------------------------------------------------------------------------------
-
-    @_failing_with(retry=(503, {"code": "503"}), final=fatourati.GONE)
-    def fatourati_inquiry(self, body: bytes, signature: str | None, now_ms: int) -> tuple[int, dict[str, Any]]:
-        """`POST /v1/callbacks/fatourati/inquiry`: what is due on a reference (changes nothing)."""
-        digest = CallbackEvidence.digest(body)
+    def _receive(self, route: CallbackRoute, request: CallbackRequest, now_ms: int) -> Answer:
+        digest = CallbackEvidence.digest(request.body)
         now = now_ms // 1000
-        inquiry, refused = self._read_fatourati(body, signature, now_ms, fatourati.parse_inquiry, "inquiry")
-        if inquiry is None:
-            return refused
-        payment = self._payment_for_reference(inquiry.reference)
-        if payment is None:
-            status, answer = fatourati.UNKNOWN
-        elif payment.status_at(now) is PaymentStatus.AWAITING_SETTLEMENT and payment.reference is not None:
-            status, answer = fatourati.inquiry_answer(
-                payment.amount,
-                payment.issuer.code,
-                payment.issuer.name,
-                [(line.invoice_number, line.amount) for line in payment.lines],
-                iso_instant(payment.reference.expires_at),
+        read = route.read(request, now)
+        if isinstance(read, Refusal):
+            self._refused(
+                route,
+                read,
+                CallbackEvidence(
+                    route.gateway, now_ms, digest, not read.signature_failed, read.decision, read.answer[0]
+                ),
             )
+            return read.answer
+        payment_id = read.payment_id
+        if payment_id is None and read.by_reference is not None:
+            payment_id = self.payments.payment_id_for_reference(read.by_reference)
+        notice = dataclasses.replace(read, payment_id=payment_id)
+        if notice.kind is Kind.INQUIRY:
+            return self._inquire(route, notice, digest, now_ms)
+        return self._handle(route, notice, digest, now_ms)
+
+    def _inquire(self, route: CallbackRoute, notice: Notice, digest: str, now_ms: int) -> Answer:
+        """A question about a payment (Fatourati's inquiry): answered from its state, changes nothing."""
+        now = now_ms // 1000
+        payment = self.payments.get_payment(notice.payment_id) if notice.payment_id else None
+        if payment is None or not route.speaks_for(payment):
+            outcome, payment = Outcome.UNKNOWN, None
+        elif payment.status_at(now) is PaymentStatus.AWAITING_SETTLEMENT and payment.reference is not None:
+            outcome = Outcome.PAYABLE
         else:
-            status, answer = fatourati.GONE
+            outcome = Outcome.NOT_PAYABLE
+        answer = route.answer(outcome, payment, now)
+        code = answer[1].get("code", "") if isinstance(answer[1], dict) else ""
         self._record(
             CallbackEvidence(
-                "FATOURATI",
+                route.gateway,
                 now_ms,
                 digest,
                 True,
-                f"inquiry answered {answer['code']}",
-                status,
+                f"inquiry answered {code}",
+                answer[0],
                 payment.payment_id if payment else None,
             )
         )
-        return status, dict(answer)
+        return answer
 
-    @_failing_with(retry=(503, {"code": "503"}), final=fatourati.GONE)
-    def fatourati_confirm(self, body: bytes, signature: str | None, now_ms: int) -> tuple[int, dict[str, Any]]:
-        """`POST /v1/callbacks/fatourati/confirm`: the bank channel took the payment of a reference."""
-        digest = CallbackEvidence.digest(body)
-        confirm, refused = self._read_fatourati(body, signature, now_ms, fatourati.parse_confirm, "confirmation")
-        if confirm is None:
-            return refused
-        payment_id = self._payment_id_for_reference(confirm.reference)
-        notice = Notice(
-            gateway="FATOURATI",
-            payment_id=payment_id or "",
-            kind=Kind.SUCCESS,
-            amount=confirm.money,
-            currency=confirm.currency,
-            transaction_id=confirm.transaction_id,
-            fingerprint=f"FATOURATI|{confirm.transaction_id}",
-            # A bank transaction is unique across every reference: applied once, to one payment.
-            event=("FATOURATI", confirm.transaction_id),
-            requires_live=True,
-        )
-
-        def answer(outcome: Outcome | None) -> tuple[int, dict[str, Any]]:
-            if outcome is None:
-                return fatourati.UNKNOWN[0], dict(fatourati.UNKNOWN[1])
-            chosen = {
-                Outcome.SETTLED: fatourati.APPLIED,
-                Outcome.DUPLICATE: fatourati.ALREADY_APPLIED,
-                Outcome.MISMATCH: fatourati.AMOUNT_MISMATCH,
-            }.get(outcome, fatourati.GONE)
-            return chosen[0], dict(chosen[1])
-
-        if payment_id is None:
-            status, unknown = answer(None)
-            self._record(CallbackEvidence("FATOURATI", now_ms, digest, True, "unknown reference", status))
-            return status, unknown
-        return self._handle(notice, digest, now_ms, answer)
-
-    def _read_fatourati(
-        self, body: bytes, signature: str | None, now_ms: int, parse: Callable[[bytes], RequestT], what: str
-    ) -> tuple[RequestT | None, tuple[int, dict[str, Any]]]:
-        """The verified, parsed request, or None and the answer that refuses it (both kept as evidence)."""
-        digest = CallbackEvidence.digest(body)
-        if not fatourati.verify_request(signature, body, self.secrets.fatourati_secret, now_ms // 1000):
-            return None, self._rejected("FATOURATI", digest, now_ms, *fatourati.BAD_SIGNATURE)
-        try:
-            return parse(body), (200, {})
-        except fatourati.InvalidRequest:
-            self._record(CallbackEvidence("FATOURATI", now_ms, digest, True, f"invalid {what}", 400))
-            return None, (400, {"code": "400"})
-
-    def _payment_id_for_reference(self, reference: str) -> str | None:
-        if not fatourati.is_valid_reference(reference):
-            return None
-        return self.payments.payment_id_for_reference(reference)
-
-    def _payment_for_reference(self, reference: str) -> Payment | None:
-        payment_id = self._payment_id_for_reference(reference)
-        return self.payments.get_payment(payment_id) if payment_id else None
-
-    # -- the shared engine ----------------------------------------------------------------------------------
-
-    def _rejected(self, gateway: str, digest: str, now_ms: int, status: int, answer: Any) -> tuple[int, Any]:
-        metrics.add_metric(name="SignatureRejected", unit="Count", value=1)
-        logger.warning("callback signature rejected", extra={"gateway": gateway, "body_sha256": digest})
-        self._record(CallbackEvidence(gateway, now_ms, digest, False, "signature rejected", status))
-        return status, answer
+    def _refused(self, route: CallbackRoute, refusal: Refusal, evidence: CallbackEvidence) -> None:
+        if refusal.signature_failed:
+            metrics.add_metric(name="SignatureRejected", unit="Count", value=1)
+            logger.warning(
+                "callback signature rejected", extra={"gateway": route.gateway, "body_sha256": evidence.body_sha256}
+            )
+            self._record(evidence)
+        elif refusal.fields is not None:
+            self._refuse(evidence, refusal.fields)
+        else:
+            self._record(evidence)
 
     def _refuse(self, evidence: CallbackEvidence, fields: str) -> None:
         """A verified callback that must not be believed (its signature does not cover what differs): nothing
@@ -364,44 +190,50 @@ class CallbackService:
         except Exception:
             logger.exception("callback evidence not stored", extra={"gateway": evidence.gateway})
 
-    def _handle(
-        self,
-        notice: Notice,
-        digest: str,
-        now_ms: int,
-        answer: Callable[[Outcome | None], tuple[int, AnswerT]],
-    ) -> tuple[int, AnswerT]:
-        """Apply a verified notice and answer in the gateway's format; storage failures propagate (5xx)."""
+    # -- the shared engine ---------------------------------------------------------------------------------------
 
-        def evidence(outcome: Outcome | None, payment_id: str | None) -> CallbackEvidence:
+    def _handle(self, route: CallbackRoute, notice: Notice, digest: str, now_ms: int) -> Answer:
+        """Apply a verified notice and answer in the gateway's format; storage failures propagate (retry answer)."""
+        now = now_ms // 1000
+        seen: list[Payment] = []
+
+        def answer(outcome: Outcome) -> Answer:
+            return route.answer(outcome, seen[-1] if seen else None, now)
+
+        def evidence(outcome: Outcome, payment_id: str | None) -> CallbackEvidence:
             return CallbackEvidence(
                 notice.gateway,
                 now_ms,
                 digest,
                 True,
-                outcome.value if outcome else "unknown payment",
+                outcome.value,
                 answer(outcome)[0],
                 payment_id,
                 notice.fingerprint,
             )
 
-        outcome = self._apply(notice, now_ms // 1000, evidence)
-        if outcome is None:
-            self._record(evidence(None, None))
+        outcome = self._apply(route, notice, now, evidence, seen)
+        if outcome is Outcome.UNKNOWN:
+            self._record(evidence(outcome, None))
         logger.info(
             "callback applied",
             extra={
                 "gateway": notice.gateway,
                 "payment_id": notice.payment_id,
                 "kind": notice.kind.value,
-                "outcome": outcome.value if outcome else "unknown payment",
+                "outcome": outcome.value,
             },
         )
         return answer(outcome)
 
     def _apply(
-        self, notice: Notice, now: int, evidence: Callable[[Outcome | None, str | None], CallbackEvidence]
-    ) -> Outcome | None:
+        self,
+        route: CallbackRoute,
+        notice: Notice,
+        now: int,
+        evidence: Callable[[Outcome, str | None], CallbackEvidence],
+        seen: list[Payment],
+    ) -> Outcome:
         """Decide from the payment's current state and write the decision; decide again if it moved meanwhile.
 
         A concurrent copy of the same notification may commit between our read and our write: the transaction then
@@ -411,15 +243,19 @@ class CallbackService:
         collided_at: int | None = None
         for _attempt in range(_ATTEMPTS):
             payment = self.payments.get_payment(notice.payment_id) if notice.payment_id else None
-            if payment is None or not _addressed_to(notice, payment):
-                return None
+            if payment is None or not route.speaks_for(payment):
+                # A valid signature of one route says nothing about another gateway's payments.
+                return Outcome.UNKNOWN
+            seen.append(payment)
             if self._forged(notice, payment, evidence):
                 return Outcome.FORGED
             if collided_at == payment.version:
                 # This event is applied to this payment and deciding again would write it again: it is a duplicate.
                 return self._keep(Outcome.DUPLICATE, lambda outcome: evidence(outcome, notice.payment_id))
             try:
-                return self._decide(notice, payment, now, lambda outcome: evidence(outcome, notice.payment_id))
+                return self._decide(
+                    route.confirmation, notice, payment, now, lambda outcome: evidence(outcome, notice.payment_id)
+                )
             except EventAlreadyApplied:
                 collided_at = payment.version
             except EventAppliedElsewhere:
@@ -430,7 +266,7 @@ class CallbackService:
         raise StoreUnavailable("payment kept changing while a callback was applied")
 
     def _forged(
-        self, notice: Notice, payment: Payment, evidence: Callable[[Outcome | None, str | None], CallbackEvidence]
+        self, notice: Notice, payment: Payment, evidence: Callable[[Outcome, str | None], CallbackEvidence]
     ) -> bool:
         """True, with the refusal kept, when the notice differs from what this payment sent (checked before any
         decision: it changes nothing)."""
@@ -440,10 +276,10 @@ class CallbackService:
         return bool(differing)
 
     def _decide(
-        self, notice: Notice, payment: Payment, now: int, evidence: Callable[[Outcome], CallbackEvidence]
+        self, confirmation: Confirmation, notice: Notice, payment: Payment, now: int, evidence: Evidence
     ) -> Outcome:
         if notice.kind is Kind.SUCCESS:
-            return self._succeed(notice, payment, now, evidence)
+            return self._succeed(confirmation, notice, payment, now, evidence)
         if notice.kind is Kind.DECLINE and allows(payment.status, PaymentEvent.ATTEMPT_DECLINED):
             declined = payment.advance(PaymentEvent.ATTEMPT_DECLINED, last_error=notice.error)
             self.payments.transition(payment, declined, evidence(Outcome.DECLINED))
@@ -462,7 +298,7 @@ class CallbackService:
         return self._keep(Outcome.RECORDED, evidence)
 
     def _succeed(
-        self, notice: Notice, payment: Payment, now: int, evidence: Callable[[Outcome], CallbackEvidence]
+        self, confirmation: Confirmation, notice: Notice, payment: Payment, now: int, evidence: Evidence
     ) -> Outcome:
         if payment.status in (PaymentStatus.PAID, PaymentStatus.NEEDS_REVIEW):
             if payment.settled_by == notice.fingerprint:
@@ -471,20 +307,22 @@ class CallbackService:
                 )
             # Another report of money for a payment already settled or flagged: it settles nothing.
             outcome = Outcome.ALREADY_SETTLED if payment.status is PaymentStatus.PAID else Outcome.NEEDS_REVIEW
-            if notice.requires_live:
-                # Refused before the debit (Fatourati 410): the bank takes nothing, so there is nothing to return.
-                return self._keep(outcome, evidence)
-            return self._unapplied(notice, payment, UnappliedReason.SECOND_PAYMENT, now, evidence, outcome)
-        if notice.requires_live and not payment.is_live(now):
+            return self._not_applied(
+                confirmation, notice, payment, UnappliedReason.SECOND_PAYMENT, now, evidence, outcome
+            )
+        if confirmation is Confirmation.BEFORE_DEBIT and not payment.is_live(now):
             return self._keep(Outcome.NOT_PAYABLE, evidence)
         if not self._amount_matches(notice, payment):
-            if notice.review_mismatch:
-                return self._review(notice, payment, "AMOUNT_MISMATCH", evidence, Outcome.MISMATCH)
-            if notice.requires_live:
-                # Refused before the debit: the bank takes nothing.
-                return self._keep(Outcome.MISMATCH, evidence)
-            reason = UnappliedReason.AMOUNT_MISMATCH if notice.currency_ok else UnappliedReason.CURRENCY_MISMATCH
-            return self._unapplied(notice, payment, reason, now, evidence, Outcome.MISMATCH)
+            match confirmation:
+                case Confirmation.AUTHORISED:
+                    # Authorised, not captured: an operator looks at the gateway's own figures.
+                    return self._review(notice, payment, "AMOUNT_MISMATCH", evidence, Outcome.MISMATCH)
+                case Confirmation.TAKEN | Confirmation.BEFORE_DEBIT:
+                    currency_ok = notice.currency_ok
+                    reason = UnappliedReason.AMOUNT_MISMATCH if currency_ok else UnappliedReason.CURRENCY_MISMATCH
+                    return self._not_applied(confirmation, notice, payment, reason, now, evidence, Outcome.MISMATCH)
+                case _:
+                    assert_never(confirmation)
         paid = payment.advance(
             PaymentEvent.SETTLED,
             paid_at=now,
@@ -495,13 +333,37 @@ class CallbackService:
         try:
             self.payments.settle(payment, paid, now, evidence(Outcome.SETTLED), notice.event)
         except InvoicesUnavailable as unavailable:
-            if notice.requires_live:
-                return self._keep(Outcome.NOT_PAYABLE, evidence)
-            # An invoice reloaded at another amount since the payment was created is never settled by it.
-            review_reason = "INVOICE_AMOUNT_CHANGED" if unavailable.changed else "INVOICES_PAID_ELSEWHERE"
-            return self._review(notice, payment, review_reason, evidence, Outcome.NEEDS_REVIEW)
+            match confirmation:
+                case Confirmation.BEFORE_DEBIT:
+                    return self._keep(Outcome.NOT_PAYABLE, evidence)
+                case Confirmation.AUTHORISED | Confirmation.TAKEN:
+                    # An invoice reloaded at another amount since the payment was created is never settled by it.
+                    review_reason = "INVOICE_AMOUNT_CHANGED" if unavailable.changed else "INVOICES_PAID_ELSEWHERE"
+                    return self._review(notice, payment, review_reason, evidence, Outcome.NEEDS_REVIEW)
+                case _:
+                    assert_never(confirmation)
         metrics.add_metric(name="PaymentsPaid", unit="Count", value=1)
         return Outcome.SETTLED
+
+    def _not_applied(
+        self,
+        confirmation: Confirmation,
+        notice: Notice,
+        payment: Payment,
+        reason: UnappliedReason,
+        now: int,
+        evidence: Evidence,
+        outcome: Outcome,
+    ) -> Outcome:
+        """A success that settles nothing: money to return, unless the refusal means none was taken."""
+        match confirmation:
+            case Confirmation.BEFORE_DEBIT:
+                # Refused before the debit (Fatourati 410, 420): the bank takes nothing, there is nothing to return.
+                return self._keep(outcome, evidence)
+            case Confirmation.AUTHORISED | Confirmation.TAKEN:
+                return self._unapplied(notice, payment, reason, now, evidence, outcome)
+            case _:
+                assert_never(confirmation)
 
     def _unapplied(
         self,
@@ -509,7 +371,7 @@ class CallbackService:
         payment: Payment,
         reason: UnappliedReason,
         now: int,
-        evidence: Callable[[Outcome], CallbackEvidence],
+        evidence: Evidence,
         outcome: Outcome,
     ) -> Outcome:
         """Record, count and alarm money a gateway reports taken that settles nothing: it is money to return."""
@@ -538,7 +400,7 @@ class CallbackService:
         notice: Notice,
         payment: Payment,
         reason: str,
-        evidence: Callable[[Outcome], CallbackEvidence],
+        evidence: Evidence,
         outcome: Outcome,
     ) -> Outcome:
         """Money was taken or authorised but cannot settle these invoices: an operator must void or refund."""
@@ -556,9 +418,7 @@ class CallbackService:
         )
         return outcome
 
-    def _issue_reference(
-        self, notice: Notice, payment: Payment, now: int, evidence: Callable[[Outcome], CallbackEvidence]
-    ) -> Outcome:
+    def _issue_reference(self, notice: Notice, payment: Payment, now: int, evidence: Evidence) -> Outcome:
         if payment.reference is not None and payment.reference.code == notice.reference:
             return self._keep(Outcome.DUPLICATE, evidence)
         live = payment.is_live(now)
@@ -593,7 +453,7 @@ class CallbackService:
                 raise PaymentChanged(payment.payment_id) from lost
             raise
 
-    def _keep(self, outcome: Outcome, evidence: Callable[[Outcome], CallbackEvidence]) -> Outcome:
+    def _keep(self, outcome: Outcome, evidence: Evidence) -> Outcome:
         self._record(evidence(outcome))
         return outcome
 
@@ -602,16 +462,5 @@ class CallbackService:
         return notice.currency_ok and notice.amount == payment.amount
 
 
-_M2T_ENDINGS = {
-    "FAILED": PaymentEvent.GATEWAY_FAILED,
-    "CANCELLED": PaymentEvent.GATEWAY_CANCELLED,
-    "EXPIRED": PaymentEvent.GATEWAY_EXPIRED,
-}
-# Which payments each channel may speak for: a valid CMI signature says nothing about an M2T payment.
-_CHANNELS = {"CMI": ("CMI", "CARD"), "FATOURATI": ("CMI", "FATOURATI")}
-
-
-def _addressed_to(notice: Notice, payment: Payment) -> bool:
-    if notice.gateway == "M2T":
-        return payment.gateway.value == "M2T"
-    return (payment.gateway.value, payment.method) == _CHANNELS[notice.gateway]
+def _signed(body: bytes, header: str, signature: str | None) -> CallbackRequest:
+    return CallbackRequest(body, {header: signature} if signature is not None else {})

@@ -117,22 +117,35 @@ class StoreUnavailable(Exception):
     """DynamoDB could not be reached or refused the work (throttling, timeout): nothing was changed."""
 
 
+def _offers() -> list[tuple[str, list[str]]]:
+    """Each gateway's methods, from the registry (so a new gateway is named in these texts without editing them)."""
+    from epay.gateways import registry
+
+    return [(gateway.name, [method.name for method in gateway.methods]) for gateway in registry.specs()]
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} ou {names[-1]}"
+
+
 def unsupported_method(gateway: str, method: str) -> DomainError:
+    offers = " ; ".join(f"{name} : {_either(methods)}" for name, methods in _offers())
     return DomainError(
         400,
         "UNSUPPORTED_METHOD",
         "Unsupported payment method",
         f"Le moyen de paiement {method} n'est pas proposé par {gateway}.",
-        [FieldError("method", "CMI : CARD ou FATOURATI ; M2T : CARD, TASHILAT ou DIRECT_DEBIT")],
+        [FieldError("method", offers)],
     )
 
 
 def unsupported_method_value() -> DomainError:
+    offers = " ou ".join(f"{name} ({', '.join(methods)})" for name, methods in _offers())
     return DomainError(
         400,
         "UNSUPPORTED_METHOD",
         "Unsupported payment method",
-        "Ce moyen de paiement n'est pas proposé : CMI (CARD, FATOURATI) ou M2T (CARD, TASHILAT, DIRECT_DEBIT).",
+        f"Ce moyen de paiement n'est pas proposé : {offers}.",
     )
 
 

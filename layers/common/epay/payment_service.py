@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 from epay import errors
 from epay.clock import iso_instant
 from epay.config import Settings
-from epay.gateways import cmi, fatourati, m2t
-from epay.gateways.common import Checkout, Endpoints, Redirect
+from epay.gateways import registry
+from epay.gateways.common import Checkout, Redirect
+from epay.gateways.protocol import GatewayAdapter, MethodKind, MethodSpec
+from epay.gateways.registry import GatewayRegistry
 from epay.invoices import Invoice
 from epay.money import MAX_PAYMENT_AMOUNT, AmountTooLarge, total
 from epay.observability import logger, metrics
 from epay.payments import (
-    Gateway,
     Payer,
     Payment,
     PaymentEvent,
@@ -24,8 +25,6 @@ from epay.payments import (
     Reference,
     UnappliedFunds,
     is_payment_id,
-    is_supported,
-    issues_reference_at_creation,
     new_payment_id,
 )
 from epay.ports import InvoiceStore, InvoicesUnavailable, PaymentChanged, PaymentStore, ReferenceTaken
@@ -41,26 +40,18 @@ from epay.schemas import (
     UnappliedFundsOut,
 )
 
-FATOURATI_CHANNELS = ["E-BANKING", "M-BANKING"]
-TASHILAT_CHANNELS = ["TASHILAT"]
 _ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class GatewaySecrets:
-    """The keys that sign what the gateways see; read once per container, never logged."""
-
-    cmi_store_key: str
-    m2t_secret: bytes
-    fatourati_secret: bytes
-
-
 def reference_out(payment: Payment) -> ReferenceOut | None:
+    """The reference the payer pays, with where it can be paid (the method's channels)."""
     if payment.reference is None:
         return None
-    channels = FATOURATI_CHANNELS if payment.method == "FATOURATI" else TASHILAT_CHANNELS
+    method = registry.method(payment.gateway, payment.method)
     return ReferenceOut(
-        code=payment.reference.code, expires_at=iso_instant(payment.reference.expires_at), channels=channels
+        code=payment.reference.code,
+        expires_at=iso_instant(payment.reference.expires_at),
+        channels=list(method.channels) if method else [],
     )
 
 
@@ -81,7 +72,7 @@ def payment_view(payment: Payment, now: int, unapplied: Sequence[UnappliedFunds]
         payment_id=payment.payment_id,
         status=payment.status_at(now).value,
         amount=str(payment.amount),
-        gateway=payment.gateway.value,
+        gateway=payment.gateway,
         method=payment.method,
         issuer=IssuerOut(code=payment.issuer.code, name=payment.issuer.name),
         invoices=[
@@ -95,24 +86,6 @@ def payment_view(payment: Payment, now: int, unapplied: Sequence[UnappliedFunds]
         reference=reference_out(payment),
         last_error=payment.last_error,
         unapplied_funds=[unapplied_out(funds) for funds in unapplied],
-    )
-
-
-def endpoints_of(settings: Settings) -> Endpoints:
-    """The service's public addresses, as the gateways are told them."""
-    return Endpoints(settings.public_api_url, settings.frontend_url)
-
-
-def checkout_of(payment: Payment) -> Checkout:
-    """The payment as its gateway's form is built from it (and, for CMI, as its callbacks must echo it)."""
-    return Checkout(
-        payment_id=payment.payment_id,
-        amount=payment.amount,
-        method=payment.method,
-        lang=payment.lang,
-        payer_name=payment.payer.name,
-        payer_email=payment.payer.email,
-        payer_phone=payment.payer.phone,
     )
 
 
@@ -132,27 +105,24 @@ class PaymentService:
     payments: PaymentStore
     limiter: RateLimiter
     settings: Settings
-    secrets: GatewaySecrets
-
-    @property
-    def endpoints(self) -> Endpoints:
-        return endpoints_of(self.settings)
+    gateways: GatewayRegistry
 
     def create(self, request: PaymentRequest, client_address: str, now: int) -> PaymentCreated:
         """Validate the selection, hold every invoice atomically, and say where the payer goes to pay."""
-        gateway = Gateway(request.gateway)
-        if not is_supported(gateway, request.method):
+        gateway = self.gateways.adapter(request.gateway)
+        method = gateway.spec.method(request.method) if gateway else None
+        if gateway is None or method is None:
             raise errors.unsupported_method(request.gateway, request.method)
         # Before any read: an address past its miss budget is refused whatever it asks for (no oracle).
         self.limiter.check(client_address, now)
         invoices = self._selected_invoices(request, client_address, now)
-        payment = self._new_payment(request, gateway, invoices, now)
+        payment = self._new_payment(request, method, invoices, now)
         for _attempt in range(_ATTEMPTS):
             try:
                 self.payments.create_payment(payment, now)
                 break
             except ReferenceTaken:
-                payment = self._new_payment(request, gateway, invoices, now)
+                payment = self._new_payment(request, method, invoices, now)
             except InvoicesUnavailable as taken:
                 raise errors.invoice_not_payable(taken.invoice_ids) from taken
         else:
@@ -162,18 +132,18 @@ class PaymentService:
             "payment created",
             extra={
                 "payment_id": payment.payment_id,
-                "gateway": gateway.value,
+                "gateway": payment.gateway,
                 "method": payment.method,
                 "invoices": len(payment.lines),
                 "amount": str(payment.amount),
             },
         )
-        redirect = self._redirect(payment)
+        redirect = self._redirect(gateway, method, payment)
         return PaymentCreated(
             payment_id=payment.payment_id,
             status=payment.status.value,
             amount=str(payment.amount),
-            gateway=gateway.value,
+            gateway=payment.gateway,
             method=payment.method,
             issuer=IssuerOut(code=payment.issuer.code, name=payment.issuer.name),
             invoice_ids=payment.invoice_ids,
@@ -203,45 +173,44 @@ class PaymentService:
             raise errors.payment_too_large(str(MAX_PAYMENT_AMOUNT)) from error
         return selected
 
-    def _new_payment(self, request: PaymentRequest, gateway: Gateway, invoices: list[Invoice], now: int) -> Payment:
-        with_reference = issues_reference_at_creation(gateway, request.method)
-        hold = self.settings.reference_hold_seconds if with_reference else self.settings.hold_seconds
+    def _new_payment(self, request: PaymentRequest, method: MethodSpec, invoices: list[Invoice], now: int) -> Payment:
         reference = None
-        if with_reference:
-            random_digits = "".join(secrets.choice("0123456789") for _ in range(11))
-            reference = Reference(fatourati.new_reference(random_digits), now + hold)
+        match method.kind:
+            case MethodKind.REFERENCE:
+                status, hold = PaymentStatus.AWAITING_SETTLEMENT, self.settings.reference_hold_seconds
+                reference = Reference(method.draw_reference(), now + hold)
+            case MethodKind.REDIRECT | MethodKind.REDIRECT_THEN_REFERENCE:
+                # A TASHILAT reference is issued later by the gateway, which then extends the hold.
+                status, hold = PaymentStatus.PENDING, self.settings.hold_seconds
+            case _:
+                assert_never(method.kind)
         payer = request.payer
         return Payment(
             payment_id=new_payment_id(),
             subscription_code=request.subscription_code,
             issuer=invoices[0].issuer,
-            gateway=gateway,
-            method=request.method,
+            gateway=request.gateway,
+            method=method.name,
             lines=tuple(PaymentLine(i.invoice_id, i.invoice_number, i.amount) for i in invoices),
             amount=total([invoice.amount for invoice in invoices]),
             payer=Payer(payer.name, payer.email, payer.phone or ""),
             lang=request.lang,
-            status=PaymentStatus.AWAITING_SETTLEMENT if with_reference else PaymentStatus.PENDING,
+            status=status,
             created_at=now,
             expires_at=now + hold,
             reference=reference,
         )
 
-    def _redirect(self, payment: Payment) -> Redirect | None:
-        if payment.reference is not None:
-            return None
-        checkout = checkout_of(payment)
-        if payment.gateway is Gateway.CMI:
-            settings = cmi.CmiSettings(
-                self.settings.cmi_client_id, self.secrets.cmi_store_key, self.settings.cmi_gateway_url
-            )
-            return cmi.payment_form(checkout, settings, self.endpoints, rnd=secrets.token_hex(10))
-        m2t_settings = m2t.M2tSettings(
-            self.settings.m2t_merchant_id, self.secrets.m2t_secret, self.settings.m2t_gateway_url
-        )
-        return m2t.payment_form(
-            checkout, m2t_settings, self.endpoints, timestamp=payment.created_at, nonce=secrets.token_hex(12)
-        )
+    @staticmethod
+    def _redirect(gateway: GatewayAdapter, method: MethodSpec, payment: Payment) -> Redirect | None:
+        """Where the payer's browser goes: the gateway's page, or nowhere for a reference paid elsewhere."""
+        match method.kind:
+            case MethodKind.REFERENCE:
+                return None
+            case MethodKind.REDIRECT | MethodKind.REDIRECT_THEN_REFERENCE:
+                return gateway.redirect(Checkout.of(payment), payment.created_at)
+            case _:
+                assert_never(method.kind)
 
     def view(self, payment_id: str, now: int) -> PaymentView:
         payment = self.payments.get_payment(payment_id) if is_payment_id(payment_id) else None

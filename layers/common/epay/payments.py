@@ -95,27 +95,6 @@ def next_status(status: PaymentStatus, event: PaymentEvent) -> PaymentStatus:
         raise IllegalTransition(status, event) from None
 
 
-class Gateway(StrEnum):
-    CMI = "CMI"
-    M2T = "M2T"
-
-
-METHODS: dict[Gateway, frozenset[str]] = {
-    Gateway.CMI: frozenset({"CARD", "FATOURATI"}),
-    Gateway.M2T: frozenset({"CARD", "TASHILAT", "DIRECT_DEBIT"}),
-}
-REFERENCE_METHODS = frozenset({("CMI", "FATOURATI")})
-
-
-def is_supported(gateway: Gateway, method: str) -> bool:
-    return method in METHODS[gateway]
-
-
-def issues_reference_at_creation(gateway: Gateway, method: str) -> bool:
-    """Fatourati issues its reference when the payment is created; the others redirect the browser."""
-    return (gateway.value, method) in REFERENCE_METHODS
-
-
 _PAYMENT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
@@ -183,8 +162,8 @@ class Payment:
     payment_id: str
     subscription_code: str
     issuer: Issuer
-    gateway: Gateway
-    method: str
+    gateway: str  # a name of `epay.gateways.registry` (CMI, M2T)
+    method: str  # one of that gateway's methods
     lines: tuple[PaymentLine, ...]
     amount: Money
     payer: Payer

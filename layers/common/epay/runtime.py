@@ -13,9 +13,10 @@ from epay.config import secret, settings
 
 if TYPE_CHECKING:
     from epay.callbacks import CallbackService
+    from epay.gateways.registry import GatewayRegistry
     from epay.idempotency import IdempotentCall
     from epay.lookup import InvoiceLookup
-    from epay.payment_service import GatewaySecrets, PaymentService
+    from epay.payment_service import PaymentService
     from epay.store import Store
 
 
@@ -57,13 +58,20 @@ def invoice_lookup() -> InvoiceLookup:
 
 
 @cache
-def gateway_secrets() -> GatewaySecrets:
-    from epay.payment_service import GatewaySecrets
+def gateways() -> GatewayRegistry:
+    """The configured gateway adapters: their settings, and the keys that sign what they see (never logged)."""
+    from epay.gateways.cmi import CmiGateway, CmiSettings
+    from epay.gateways.common import Endpoints
+    from epay.gateways.m2t import M2tGateway, M2tSettings
+    from epay.gateways.registry import GatewayRegistry
 
-    return GatewaySecrets(
-        cmi_store_key=secret("cmi_store_key").decode("utf-8"),
-        m2t_secret=secret("m2t_secret"),
-        fatourati_secret=secret("fatourati_secret"),
+    config = settings()
+    endpoints = Endpoints(config.public_api_url, config.frontend_url)
+    cmi = CmiSettings(config.cmi_client_id, secret("cmi_store_key").decode("utf-8"), config.cmi_gateway_url)
+    m2t = M2tSettings(config.m2t_merchant_id, secret("m2t_secret"), config.m2t_gateway_url)
+    return GatewayRegistry.of(
+        CmiGateway(cmi, endpoints, fatourati_secret=secret("fatourati_secret")),
+        M2tGateway(m2t, endpoints),
     )
 
 
@@ -84,7 +92,7 @@ def payment_service() -> PaymentService:
             miss_limit=config.payment_misses_per_hour,
         ),
         settings=config,
-        secrets=gateway_secrets(),
+        gateways=gateways(),
     )
 
 
@@ -92,7 +100,7 @@ def payment_service() -> PaymentService:
 def callback_service() -> CallbackService:
     from epay.callbacks import CallbackService
 
-    return CallbackService(invoices=store(), payments=store(), settings=settings(), secrets=gateway_secrets())
+    return CallbackService(invoices=store(), payments=store(), settings=settings(), gateways=gateways())
 
 
 @cache
@@ -112,7 +120,7 @@ def reset() -> None:
         store,
         service_key,
         invoice_lookup,
-        gateway_secrets,
+        gateways,
         payment_service,
         callback_service,
         idempotency,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from epay.gateways import registry
 from epay.money import MAX_INVOICES_PER_PAYMENT, Money
 from epay.subscription import CODE_PATTERN
 
@@ -173,6 +174,48 @@ def _distinct(values: list[str]) -> list[str]:
     return values
 
 
+def _offered_gateway(name: str) -> str:
+    if registry.spec(name) is None:
+        raise ValueError("valeur non autorisée")
+    return name
+
+
+def _offered_method(name: str) -> str:
+    if name not in registry.method_names():
+        raise ValueError("valeur non autorisée")
+    return name
+
+
+def _gateway_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = [gateway.name for gateway in registry.specs()]
+
+
+def _method_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = registry.method_names()
+    offers = []
+    for gateway in registry.specs():
+        names = [method.name for method in gateway.methods]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        offers.append(f"{gateway.name}: {listed}")
+    schema["description"] = "; ".join(offers) + "."
+
+
+def _pairs_schema(schema: dict[str, Any]) -> None:
+    """The pairs each gateway offers, stated in the schema too (the service refuses others: 400 UNSUPPORTED_METHOD)."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"gateway": {"const": gateway.name}}},
+            "then": {"properties": {"method": {"enum": [method.name for method in gateway.methods]}}},
+        }
+        for gateway in registry.specs()
+    ]
+
+
+# Derived from the gateway registry when validated and when the OpenAPI document is built.
+GatewayName = Annotated[StrictStr, AfterValidator(_offered_gateway), Field(json_schema_extra=_gateway_enum)]
+MethodName = Annotated[StrictStr, AfterValidator(_offered_method), Field(json_schema_extra=_method_enum)]
+
+
 class PayerIn(_Input):
     name: PayerName
     email: Annotated[StrictStr, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]
@@ -188,31 +231,12 @@ class PaymentRequest(_Input):
         Field(min_length=1, max_length=MAX_INVOICES_PER_PAYMENT, json_schema_extra={"uniqueItems": True}),
         AfterValidator(_distinct),
     ]
-    gateway: Literal["CMI", "M2T"]
-    method: Annotated[
-        Literal["CARD", "FATOURATI", "TASHILAT", "DIRECT_DEBIT"],
-        Field(description="CMI: CARD or FATOURATI; M2T: CARD, TASHILAT or DIRECT_DEBIT."),
-    ]
+    gateway: GatewayName
+    method: MethodName
     payer: PayerIn
     lang: Literal["fr", "ar", "en"] = "fr"
 
-    # The pairs a gateway offers, stated in the schema too (the service refuses others: 400 UNSUPPORTED_METHOD).
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        json_schema_extra={
-            "allOf": [
-                {
-                    "if": {"properties": {"gateway": {"const": "CMI"}}},
-                    "then": {"properties": {"method": {"enum": ["CARD", "FATOURATI"]}}},
-                },
-                {
-                    "if": {"properties": {"gateway": {"const": "M2T"}}},
-                    "then": {"properties": {"method": {"enum": ["CARD", "TASHILAT", "DIRECT_DEBIT"]}}},
-                },
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_pairs_schema)
 
 
 class RedirectOut(BaseModel):
@@ -240,7 +264,7 @@ class PaymentCreated(BaseModel):
     status: Literal["PENDING", "AWAITING_SETTLEMENT"]
     amount: str
     currency: Literal["MAD"] = "MAD"
-    gateway: Literal["CMI", "M2T"]
+    gateway: GatewayName
     method: str
     issuer: IssuerOut
     invoice_ids: list[str]
@@ -271,7 +295,7 @@ class PaymentView(BaseModel):
     status: PaymentStatusText
     amount: str
     currency: Literal["MAD"] = "MAD"
-    gateway: Literal["CMI", "M2T"]
+    gateway: GatewayName
     method: str
     issuer: IssuerOut
     invoices: list[PaymentInvoiceOut]

@@ -41,7 +41,6 @@ from epay.invoices import (
 )
 from epay.money import Money
 from epay.payments import (
-    Gateway,
     Payer,
     Payment,
     PaymentLine,
@@ -140,7 +139,7 @@ def _payment_item(payment: Payment) -> Item:
         "subscription_code": _s(payment.subscription_code),
         "issuer_code": _s(payment.issuer.code),
         "issuer_name": _s(payment.issuer.name),
-        "gateway": _s(payment.gateway.value),
+        "gateway": _s(payment.gateway),
         "method": _s(payment.method),
         "lines": _lines_attribute(payment.lines),
         "amount": _n(payment.amount.centimes),
@@ -182,7 +181,7 @@ def _payment_from_item(item: Item) -> Payment:
         payment_id=item["payment_id"]["S"],
         subscription_code=item["subscription_code"]["S"],
         issuer=Issuer(item["issuer_code"]["S"], item["issuer_name"]["S"]),
-        gateway=Gateway(item["gateway"]["S"]),
+        gateway=item["gateway"]["S"],
         method=item["method"]["S"],
         lines=tuple(
             PaymentLine(

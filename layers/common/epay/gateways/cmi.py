@@ -14,13 +14,41 @@ import base64
 import hashlib
 import hmac
 import re
+import secrets
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from epay.gateways.common import Checkout, Endpoints, Redirect
+from epay.gateways import fatourati
+from epay.gateways.common import Checkout, Endpoints, Redirect, printable_reason
+from epay.gateways.protocol import (
+    Answer,
+    CallbackRequest,
+    CallbackRoute,
+    Confirmation,
+    GatewaySpec,
+    Kind,
+    MethodKind,
+    MethodSpec,
+    Notice,
+    Outcome,
+    Refusal,
+)
 from epay.money import InvalidAmount, Money
+
+if TYPE_CHECKING:
+    from epay.payments import Payment
+
+NAME = "CMI"
+SPEC = GatewaySpec(
+    NAME,
+    (
+        MethodSpec("CARD", MethodKind.REDIRECT),
+        MethodSpec("FATOURATI", MethodKind.REFERENCE, fatourati.CHANNELS, issue_reference=fatourati.draw_reference),
+    ),
+)
 
 CURRENCY_MAD = "504"
 STORE_TYPE = "3D_PAY_HOSTING"
@@ -406,3 +434,86 @@ def payment_form(checkout: Checkout, settings: CmiSettings, endpoints: Endpoints
         raise ValueError("rnd must be 1 to 20 characters")
     fields["HASH"] = compute_hash(fields, settings.store_key)
     return Redirect("POST", settings.gateway_url, fields)
+
+
+# -- the adapter ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CmiCallbackRoute:
+    """`POST /v1/callbacks/cmi`: the plain-text answers of gateways.md's table, row by row."""
+
+    settings: CmiSettings
+    endpoints: Endpoints
+    path: str = "cmi"
+    gateway: str = NAME
+    confirmation: Confirmation = Confirmation.AUTHORISED
+    retry_answer: Answer = (500, FAILURE)
+    final_answer: Answer = (400, FAILURE)
+
+    def speaks_for(self, payment: Payment) -> bool:
+        return (payment.gateway, payment.method) == (NAME, "CARD")
+
+    def read(self, request: CallbackRequest, now: int) -> Notice | Refusal:
+        try:
+            fields = parse_form_body(request.body)
+            verified = verify(fields, self.settings.store_key)
+        except InvalidCallback:
+            verified = False
+        if not verified:
+            return Refusal((403, FAILURE), "signature rejected", signature_failed=True)
+        unexpected = unexpected_names(fields)
+        if unexpected:
+            return Refusal((403, FAILURE), "refused, field names CMI never sends", fields=describe_names(unexpected))
+        result = interpret(fields)
+        return Notice(
+            gateway=NAME,
+            payment_id=result.oid,
+            kind=Kind.SUCCESS if result.approved else Kind.DECLINE,
+            amount=result.amount,
+            currency=result.currency,
+            expected_currency=CURRENCY_MAD,
+            transaction_id=result.transaction_id,
+            fingerprint=f"CMI|{result.fingerprint}",
+            error=None
+            if result.approved
+            else printable_reason(f"CMI {result.proc_return_code}: {result.error_message or 'refusé'}"),
+            forged=lambda payment: echo_mismatches(fields, self.expected_echo(payment)),
+        )
+
+    def expected_echo(self, payment: Payment) -> dict[str, str]:
+        """What every CMI callback for `payment` must echo: rebuilt as its form was built, with today's settings."""
+        return expected_echo(Checkout.of(payment), self.settings.client_id, self.endpoints)
+
+    def answer(self, outcome: Outcome, payment: Payment | None, now: int) -> Answer:
+        if outcome is Outcome.UNKNOWN:
+            return 404, FAILURE
+        if outcome is Outcome.FORGED:
+            return 403, FAILURE
+        if outcome in (Outcome.SETTLED, Outcome.DUPLICATE):
+            return 200, POSTAUTH
+        return 200, APPROVED
+
+
+@dataclass(frozen=True)
+class CmiGateway:
+    """CMI: cards on its hosted page, and Fatourati references paid from a bank channel."""
+
+    settings: CmiSettings
+    endpoints: Endpoints
+    fatourati_secret: bytes
+
+    @property
+    def spec(self) -> GatewaySpec:
+        return SPEC
+
+    @property
+    def routes(self) -> tuple[CallbackRoute, ...]:
+        return (
+            CmiCallbackRoute(self.settings, self.endpoints),
+            fatourati.InquiryRoute(self.fatourati_secret),
+            fatourati.ConfirmRoute(self.fatourati_secret),
+        )
+
+    def redirect(self, checkout: Checkout, created_at: int) -> Redirect:
+        return payment_form(checkout, self.settings, self.endpoints, rnd=secrets.token_hex(10))

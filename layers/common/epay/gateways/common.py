@@ -6,14 +6,18 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, StrictStr
 
 from epay.json_bounds import check_json_bounds
 from epay.money import Money
 
+if TYPE_CHECKING:
+    from epay.payments import Payment
+
 SIGNATURE_TOLERANCE_SECONDS = 300
+MAX_REASON_TEXT = 200
 # Digits only and bounded: int() would also take "+1", " 1", "1_0" or other scripts' digits.
 _TIMESTAMP = re.compile(r"[0-9]{1,15}")
 
@@ -31,6 +35,19 @@ class Checkout:
     payer_name: str
     payer_email: str
     payer_phone: str  # "" when the payer gave none
+
+    @classmethod
+    def of(cls, payment: Payment) -> Checkout:
+        """The payment as its gateway's form is built from it (and, for CMI, as its callbacks must echo it)."""
+        return cls(
+            payment_id=payment.payment_id,
+            amount=payment.amount,
+            method=payment.method,
+            lang=payment.lang,
+            payer_name=payment.payer.name,
+            payer_email=payment.payer.email,
+            payer_phone=payment.payer.phone,
+        )
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,12 @@ class Endpoints:
     def callback_url(self, gateway_path: str) -> str:
         """The server-to-server callback route of one gateway, e.g. `callback_url("cmi")`."""
         return f"{self._api}/v1/callbacks/{gateway_path}"
+
+
+def printable_reason(text: str) -> str:
+    """A gateway's failure reason as it may be stored and shown: printable, trimmed, at most 200 characters."""
+    printable = "".join(character if character.isprintable() else " " for character in text)
+    return printable.strip()[:MAX_REASON_TEXT]
 
 
 def _body_mac(secret: bytes, body: bytes, timestamp: int) -> str:

@@ -8,13 +8,20 @@ JSON signed by the `X-Fatourati-Signature` header; the answers are (HTTP status,
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping
-from typing import Annotated, Final, Literal, get_args
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints
 
+from epay.clock import iso_instant
 from epay.gateways.common import ContractAmount, parse_json_body, verify_signed_body
+from epay.gateways.protocol import CallbackRequest, Confirmation, Kind, Notice, Outcome, Refusal
 from epay.money import CURRENCY, Money
+
+if TYPE_CHECKING:
+    from epay.payments import Payment
 
 HEADER_NAME = "X-Fatourati-Signature"
 BILLER = "PORTNET"
@@ -25,7 +32,7 @@ _RANDOM_PART = re.compile(r"[0-9]{11}")
 _REFERENCE = re.compile(r"[0-9]{12}")
 
 Answer = tuple[int, Mapping[str, object]]
-"""An HTTP status and its JSON body; read-only, the constants below are shared."""
+"""An HTTP status and its JSON body; read-only, the constants below are shared (routes answer copies)."""
 
 UNKNOWN: Final[Answer] = (404, {"code": "404"})
 GONE: Final[Answer] = (410, {"code": "410"})  # expired, cancelled or paid: not payable, the bank must not debit
@@ -84,6 +91,11 @@ def new_reference(random_digits: str) -> str:
     return random_digits + _luhn_check_digit(random_digits)
 
 
+def draw_reference() -> str:
+    """A fresh reference from 11 digits of `secrets` (the store refuses one already in use: draw again)."""
+    return new_reference("".join(secrets.choice("0123456789") for _ in range(11)))
+
+
 def is_valid_reference(text: str) -> bool:
     """True for exactly 12 ASCII digits whose last one is the Luhn check digit of the others."""
     return bool(_REFERENCE.fullmatch(text)) and _luhn_check_digit(text[:-1]) == text[-1]
@@ -126,3 +138,101 @@ def inquiry_answer(
             "expires_at": expires_at_iso,
         },
     )
+
+
+# -- the callback routes (part of the CMI gateway: FATOURATI is one of its methods) ---------------------------------
+
+
+def _copy(answer: Answer) -> tuple[int, Any]:
+    return answer[0], dict(answer[1])
+
+
+@dataclass(frozen=True)
+class _FatouratiRoute:
+    secret: bytes
+    gateway: str = "FATOURATI"
+    confirmation: Confirmation = Confirmation.BEFORE_DEBIT
+    retry_answer: tuple[int, Any] = (503, {"code": "503"})
+    final_answer: tuple[int, Any] = (410, {"code": "410"})
+
+    def speaks_for(self, payment: Payment) -> bool:
+        return (payment.gateway, payment.method) == ("CMI", "FATOURATI")
+
+    def _verified(self, request: CallbackRequest, now: int) -> Refusal | None:
+        if not verify_request(request.header(HEADER_NAME), request.body, self.secret, now):
+            return Refusal(_copy(BAD_SIGNATURE), "signature rejected", signature_failed=True)
+        return None
+
+
+@dataclass(frozen=True)
+class InquiryRoute(_FatouratiRoute):
+    """`POST /v1/callbacks/fatourati/inquiry`: what is due on a reference (changes nothing)."""
+
+    path: str = "fatourati/inquiry"
+
+    def read(self, request: CallbackRequest, now: int) -> Notice | Refusal:
+        refused = self._verified(request, now)
+        if refused is not None:
+            return refused
+        try:
+            inquiry = parse_inquiry(request.body)
+        except InvalidRequest:
+            return Refusal((400, {"code": "400"}), "invalid inquiry")
+        return Notice(
+            gateway=self.gateway,
+            kind=Kind.INQUIRY,
+            amount=None,
+            currency=CURRENCY,
+            transaction_id="",
+            fingerprint="",
+            by_reference=inquiry.reference if is_valid_reference(inquiry.reference) else None,
+        )
+
+    def answer(self, outcome: Outcome, payment: Payment | None, now: int) -> tuple[int, Any]:
+        if outcome is Outcome.PAYABLE and payment is not None and payment.reference is not None:
+            return _copy(
+                inquiry_answer(
+                    payment.amount,
+                    payment.issuer.code,
+                    payment.issuer.name,
+                    [(line.invoice_number, line.amount) for line in payment.lines],
+                    iso_instant(payment.reference.expires_at),
+                )
+            )
+        return _copy(UNKNOWN if outcome is Outcome.UNKNOWN else GONE)
+
+
+@dataclass(frozen=True)
+class ConfirmRoute(_FatouratiRoute):
+    """`POST /v1/callbacks/fatourati/confirm`: the bank channel took the payment of a reference."""
+
+    path: str = "fatourati/confirm"
+
+    def read(self, request: CallbackRequest, now: int) -> Notice | Refusal:
+        refused = self._verified(request, now)
+        if refused is not None:
+            return refused
+        try:
+            confirm = parse_confirm(request.body)
+        except InvalidRequest:
+            return Refusal((400, {"code": "400"}), "invalid confirmation")
+        return Notice(
+            gateway=self.gateway,
+            kind=Kind.SUCCESS,
+            amount=confirm.money,
+            currency=confirm.currency,
+            transaction_id=confirm.transaction_id,
+            fingerprint=f"FATOURATI|{confirm.transaction_id}",
+            by_reference=confirm.reference if is_valid_reference(confirm.reference) else None,
+            # A bank transaction is unique across every reference: applied once, to one payment.
+            event=("FATOURATI", confirm.transaction_id),
+        )
+
+    def answer(self, outcome: Outcome, payment: Payment | None, now: int) -> tuple[int, Any]:
+        chosen = {
+            Outcome.UNKNOWN: UNKNOWN,
+            Outcome.SETTLED: APPLIED,
+            Outcome.DUPLICATE: ALREADY_APPLIED,
+            Outcome.MISMATCH: AMOUNT_MISMATCH,
+        }.get(outcome, GONE)
+        return _copy(chosen)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints
@@ -21,12 +22,38 @@ from epay.gateways.common import (
     Endpoints,
     Redirect,
     parse_json_body,
+    printable_reason,
     verify_signed_body,
 )
+from epay.gateways.protocol import (
+    CallbackRequest,
+    CallbackRoute,
+    Confirmation,
+    GatewaySpec,
+    Kind,
+    MethodKind,
+    MethodSpec,
+    Notice,
+    Outcome,
+    Refusal,
+)
 from epay.money import CURRENCY, Money
+from epay.payments import PaymentEvent
 
+if TYPE_CHECKING:
+    from epay.payments import Payment
+
+NAME = "M2T"
+SPEC = GatewaySpec(
+    NAME,
+    (
+        MethodSpec("CARD", MethodKind.REDIRECT),
+        MethodSpec("TASHILAT", MethodKind.REDIRECT_THEN_REFERENCE, ("TASHILAT",)),
+        MethodSpec("DIRECT_DEBIT", MethodKind.REDIRECT),
+    ),
+)
 HEADER_NAME = "X-M2T-Signature"
-METHODS = frozenset({"CARD", "TASHILAT", "DIRECT_DEBIT"})
+METHODS = frozenset(method.name for method in SPEC.methods)
 SIGNATURE_FIELD = "signature"
 _UNRESERVED = "-._~"  # RFC 3986 unreserved characters besides letters and digits, which quote() always keeps
 
@@ -128,3 +155,77 @@ def parse_notification(body: bytes) -> M2tNotification:
 def verify_notification(header: str | None, body: bytes, secret: bytes, now: int) -> bool:
     """True when the `X-M2T-Signature` header signs exactly `body` and is at most 300 s from `now`."""
     return verify_signed_body(header, body, secret, now)
+
+
+# -- the adapter ----------------------------------------------------------------------------------------------
+
+_KINDS = {"PAID": Kind.SUCCESS, "REFERENCE_ISSUED": Kind.REFERENCE}
+_ENDINGS = {
+    "FAILED": PaymentEvent.GATEWAY_FAILED,
+    "CANCELLED": PaymentEvent.GATEWAY_CANCELLED,
+    "EXPIRED": PaymentEvent.GATEWAY_EXPIRED,
+}
+
+
+@dataclass(frozen=True)
+class M2tCallbackRoute:
+    """`POST /v1/callbacks/m2t`: signed JSON notifications; JSON answers; M2T retries on 5xx."""
+
+    secret: bytes
+    path: str = "m2t"
+    gateway: str = NAME
+    confirmation: Confirmation = Confirmation.TAKEN
+    retry_answer: tuple[int, Any] = (503, {"status": "RETRY"})
+    final_answer: tuple[int, Any] = (422, {"status": "REJECTED"})
+
+    def speaks_for(self, payment: Payment) -> bool:
+        return payment.gateway == NAME
+
+    def read(self, request: CallbackRequest, now: int) -> Notice | Refusal:
+        if not verify_notification(request.header(HEADER_NAME), request.body, self.secret, now):
+            return Refusal((401, {"status": "INVALID_SIGNATURE"}), "signature rejected", signature_failed=True)
+        try:
+            notification = parse_notification(request.body)
+        except InvalidNotification:
+            return Refusal((400, {"status": "INVALID_NOTIFICATION"}), "invalid notification")
+        ending = _ENDINGS.get(notification.status)
+        return Notice(
+            gateway=NAME,
+            payment_id=notification.order_ref,
+            kind=_KINDS.get(notification.status, Kind.END),
+            amount=notification.money,
+            currency=notification.currency,
+            transaction_id=notification.transaction_id or "",
+            fingerprint=f"M2T|{notification.transaction_id or notification.event_id}",
+            end_event=ending,
+            error=printable_reason(f"M2T {notification.status}") if ending else None,
+            reference=notification.reference,
+            # M2T numbers events per order: the same event id on two orders is two events.
+            event=(NAME, f"{notification.order_ref}#{notification.event_id}"),
+        )
+
+    def answer(self, outcome: Outcome, payment: Payment | None, now: int) -> tuple[int, Any]:
+        if outcome is Outcome.UNKNOWN:
+            return 404, {"status": "UNKNOWN_ORDER"}
+        if outcome is Outcome.MISMATCH:
+            return 409, {"status": "AMOUNT_MISMATCH"}
+        return 200, {"status": "OK"}
+
+
+@dataclass(frozen=True)
+class M2tGateway:
+    """M2T AmanPay: card, TASHILAT and direct debit on its hosted checkout."""
+
+    settings: M2tSettings
+    endpoints: Endpoints
+
+    @property
+    def spec(self) -> GatewaySpec:
+        return SPEC
+
+    @property
+    def routes(self) -> tuple[CallbackRoute, ...]:
+        return (M2tCallbackRoute(self.settings.secret),)
+
+    def redirect(self, checkout: Checkout, created_at: int) -> Redirect:
+        return payment_form(checkout, self.settings, self.endpoints, timestamp=created_at, nonce=secrets.token_hex(12))
