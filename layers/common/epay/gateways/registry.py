@@ -14,31 +14,44 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 
-from epay.gateways import cmi, m2t
 from epay.gateways.protocol import CallbackRoute, GatewayAdapter, GatewaySpec, MethodSpec
 
-_SPECS: dict[str, GatewaySpec] = {spec.name: spec for spec in (cmi.SPEC, m2t.SPEC)}
+_REGISTERED: dict[str, GatewaySpec] = {}
+
+
+@cache
+def _offered() -> dict[str, GatewaySpec]:
+    """The gateways the service offers, in the order the contract lists them."""
+    # Imported on first use: the lookup function, which never reads a gateway, does not load the adapters.
+    from epay.gateways import cmi, m2t
+
+    return {gateway.name: gateway for gateway in (cmi.SPEC, m2t.SPEC)}
+
+
+def _specs() -> dict[str, GatewaySpec]:
+    return {**_offered(), **_REGISTERED}
 
 
 def specs() -> tuple[GatewaySpec, ...]:
     """Every gateway offered, in the order the contract lists them."""
-    return tuple(_SPECS.values())
+    return tuple(_specs().values())
 
 
 def spec(gateway: str) -> GatewaySpec | None:
-    return _SPECS.get(gateway)
+    return _specs().get(gateway)
 
 
 def method(gateway: str, name: str) -> MethodSpec | None:
     """The method `name` of `gateway`, or None when that gateway does not offer it."""
-    found = _SPECS.get(gateway)
+    found = _specs().get(gateway)
     return found.method(name) if found else None
 
 
 def pairs() -> list[tuple[str, str]]:
     """Every (gateway, method) a payment may use."""
-    return [(gateway.name, offered.name) for gateway in _SPECS.values() for offered in gateway.methods]
+    return [(gateway.name, offered.name) for gateway in _specs().values() for offered in gateway.methods]
 
 
 def method_names() -> list[str]:
@@ -49,13 +62,13 @@ def method_names() -> list[str]:
 @contextmanager
 def registered(extra: GatewaySpec) -> Iterator[None]:
     """Offer one more gateway for the duration (tests that plug in a gateway end to end)."""
-    if extra.name in _SPECS:
+    if extra.name in _specs():
         raise ValueError(f"gateway {extra.name} is already registered")
-    _SPECS[extra.name] = extra
+    _REGISTERED[extra.name] = extra
     try:
         yield
     finally:
-        del _SPECS[extra.name]
+        del _REGISTERED[extra.name]
 
 
 @dataclass(frozen=True)
