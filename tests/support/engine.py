@@ -35,6 +35,7 @@ from epay.ports import UpsertOutcome
 from epay.ratelimit import RateLimiter
 from epay.schemas import PaymentCreated, PaymentRequest, PaymentView
 from tests.support.fakes import CountingHits, InMemoryInvoices, InMemoryPayments, in_memory_stores
+from tests.support.messages import m2t_notification
 
 # A code made of characters a payment id or an invoice id never holds (as in tests/support/payments.py), so the
 # session's log scan (tests/conftest.py) would catch it leaking.
@@ -268,32 +269,9 @@ class Harness:
 
     # -- M2T ------------------------------------------------------------------------------------------------------
 
-    def m2t_body(
-        self,
-        payment_id: str,
-        status: str,
-        amount: str,
-        *,
-        currency: str = "MAD",
-        event_id: str | None = None,
-        transaction_id: str | None = None,
-        reference: str | None = None,
-        method: str = "CARD",
-    ) -> bytes:
-        """M2T's JSON notification."""
-        body: dict[str, Any] = {
-            "event_id": event_id or f"evt-{next(_serial):06d}",
-            "order_ref": payment_id,
-            "transaction_id": transaction_id or f"M2T-TX-{next(_serial):06d}",
-            "status": status,
-            "amount": amount,
-            "currency": currency,
-            "method": method,
-            "occurred_at": iso_instant(self.now),
-        }
-        if reference is not None:
-            body["reference"] = reference
-        return json.dumps(body).encode("utf-8")
+    def m2t_body(self, payment_id: str, status: str, amount: str, **options: Any) -> bytes:
+        """M2T's JSON notification, occurring at the harness's now."""
+        return m2t_notification(payment_id, status, amount, occurred_at=self.now, **options)
 
     def m2t_signature(self, body: bytes, *, at: int | None = None, secret: bytes = M2T_SECRET) -> str:
         return sign_body(secret, body, self.now if at is None else at)

@@ -26,6 +26,7 @@ from epay.gateways import cmi
 from epay.gateways.common import sign_body
 from epay.invoices import Invoice
 from tests.support.factories import FakeLambdaContext, http_event, response_json
+from tests.support.messages import m2t_notification
 
 # A code made of characters a payment id (base32 upper case) or an invoice id (base32 lower case) never holds,
 # so finding it in a body or a log line can only mean it leaked.
@@ -351,33 +352,6 @@ def pay_by_card(created: Mapping[str, Any], **changes: str) -> tuple[int, str]:
 
 
 # -- M2T ------------------------------------------------------------------------------------------------------
-
-
-def m2t_notification(
-    payment_id: str,
-    status: str,
-    amount: str,
-    *,
-    currency: str = "MAD",
-    event_id: str | None = None,
-    transaction_id: str | None = None,
-    reference: str | None = None,
-    method: str = "CARD",
-) -> bytes:
-    """M2T's JSON notification body."""
-    body: dict[str, Any] = {
-        "event_id": event_id or f"evt-{next(_serial):06d}",
-        "order_ref": payment_id,
-        "transaction_id": transaction_id or f"M2T-TX-{next(_serial):06d}",
-        "status": status,
-        "amount": amount,
-        "currency": currency,
-        "method": method,
-        "occurred_at": iso(clock.now()),
-    }
-    if reference is not None:
-        body["reference"] = reference
-    return json.dumps(body).encode("utf-8")
 
 
 def m2t_signature(body: bytes, *, at: int | None = None, secret: bytes = M2T_SECRET) -> str:
