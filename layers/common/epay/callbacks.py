@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from epay.clock import iso_instant
 from epay.config import Settings
+from epay.error_catalogue import declined_last_error
 from epay.errors import StoreUnavailable
 from epay.evidence import CallbackEvidence
 from epay.gateways import cmi, fatourati, m2t
@@ -179,7 +180,7 @@ class CallbackService:
             fingerprint=f"CMI|{result.fingerprint}",
             error=None
             if approved
-            else _clean_error(f"CMI {result.proc_return_code}: {result.error_message or 'refusé'}"),
+            else _clean_error(declined_last_error("CMI", result.proc_return_code, result.error_message)),
             review_mismatch=True,
             forged=lambda payment: cmi.echo_mismatches(fields, self._cmi_echo(payment)),
         )
