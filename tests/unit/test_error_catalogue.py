@@ -236,7 +236,7 @@ ALLOWED_FRENCH = {
     ),
     ("layers/common/epay/schemas.py", "Montant en MAD, deux décimales, point décimal."),
     ("layers/common/epay/schemas.py", "Sous-chaîne (insensible à la casse) du numéro ou du libellé."),
-    ("layers/common/epay/schemas.py", "Instant ISO 8601 UTC, si une paiement en cours la bloque."),
+    ("layers/common/epay/schemas.py", "Instant ISO 8601 (UTC) jusqu'auquel un paiement en cours bloque la facture."),
     ("layers/common/epay/schemas.py", "Montant annoncé par la passerelle, s'il est lisible."),
     (
         "layers/common/epay/schemas.py",

@@ -44,7 +44,7 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "VALIDATION_ERROR": ErrorSpec(
         400,
         "Invalid request",
-        "La requête contient des champs invalides.",
+        "Certaines informations saisies sont invalides.",
         variants={
             "body_not_json": "Le corps de la requête n'est pas un JSON valide.",
             "body_not_utf8": "Le corps de la requête n'est pas un texte UTF-8 valide.",
@@ -56,28 +56,32 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "INVALID_CURSOR": ErrorSpec(
         400,
         "Invalid cursor",
-        "Le curseur de pagination est invalide ou expiré : relancez la recherche depuis la première page.",
+        "La liste des factures a changé ou votre recherche a expiré. Veuillez relancer la recherche.",
     ),
     "RATE_LIMITED": ErrorSpec(
         429,
         "Too many requests",
-        "Trop de requêtes depuis votre adresse. Réessayez dans {seconds} secondes.",
+        "Trop de tentatives. Veuillez réessayer dans {seconds} secondes.",
     ),
     "UNSUPPORTED_METHOD": ErrorSpec(
         400,
         "Unsupported payment method",
-        "Ce moyen de paiement n'est pas proposé : CMI (CARD, FATOURATI) ou M2T (CARD, TASHILAT, DIRECT_DEBIT).",
-        variants={"for_gateway": "Le moyen de paiement {method} n'est pas proposé par {gateway}."},
+        "Ce moyen de paiement n'est pas proposé. CMI : carte bancaire ou Fatourati ; M2T (AmanPay) : carte "
+        "bancaire, TASHILAT ou Débit Direct.",
+        variants={
+            "for_gateway": "Ce moyen de paiement n'est pas proposé par la plateforme {gateway}. Veuillez en choisir "
+            "un autre."
+        },
     ),
     "INVOICE_NOT_FOUND": ErrorSpec(
         404,
         "Invoice not found",
-        "Une ou plusieurs factures sont introuvables pour ce code d'abonnement.",
+        "Une ou plusieurs factures sont introuvables pour ce code d'abonnement. Veuillez relancer la recherche.",
     ),
     "INVOICE_NOT_PAYABLE": ErrorSpec(
         409,
         "Invoice not payable",
-        "Une ou plusieurs factures sont déjà payées ou en cours de paiement.",
+        "Une ou plusieurs factures ont déjà été réglées ou sont en cours de paiement.",
     ),
     "MIXED_ISSUERS": ErrorSpec(
         422,
@@ -87,7 +91,7 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "IDEMPOTENCY_KEY_REUSED": ErrorSpec(
         422,
         "Idempotency key reused",
-        "Cette clé d'idempotence a déjà servi pour une autre demande de paiement.",
+        "Cette demande de paiement a déjà été envoyée avec d'autres informations. Veuillez réessayer.",
     ),
     # -- api.md §3, §4 ------------------------------------------------------------------------------------------
     "PAYMENT_NOT_FOUND": ErrorSpec(404, "Payment not found", "Ce paiement est introuvable."),
@@ -136,7 +140,8 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "INTERNAL_ERROR": ErrorSpec(
         500,
         "Internal error",
-        "Une erreur inattendue est survenue. Veuillez réessayer ; si elle persiste, contactez l'assistance.",
+        "Une erreur inattendue est survenue. Veuillez réessayer ; si le problème persiste, contactez le centre de "
+        "relation clients PORTNET.",
     ),
 }
 
@@ -168,7 +173,7 @@ FIELD_MESSAGES: Mapping[str, str] = {
     "invalid_value": "valeur invalide",
     # epay.schemas' validators
     "iso_date": "date attendue au format AAAA-MM-JJ",
-    "dates_reversed": "issued_from doit précéder ou égaler issued_to",
+    "dates_reversed": "issued_from doit être antérieure ou égale à issued_to",
     "amounts_reversed": "min_amount doit être inférieur ou égal à max_amount",
     "invoice_repeated": "chaque facture ne peut figurer qu'une fois",
     # the refusals of epay.errors

@@ -131,7 +131,9 @@ class InvoiceOut(BaseModel):
     currency: Literal["MAD"] = "MAD"
     description: str
     status: Literal["UNPAID", "PENDING_PAYMENT"]
-    hold_expires_at: str | None = Field(description="Instant ISO 8601 UTC, si une paiement en cours la bloque.")
+    hold_expires_at: str | None = Field(
+        description="Instant ISO 8601 (UTC) jusqu'auquel un paiement en cours bloque la facture."
+    )
 
 
 class SearchResponse(BaseModel):
