@@ -104,7 +104,7 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "CHALLENGE_REQUIRED": ErrorSpec(
         429,
         "Proof of work required",
-        "Trop de recherches sans résultat depuis votre adresse : une vérification est nécessaire pour continuer.",
+        "Trop de recherches sans résultat : une vérification est nécessaire pour continuer.",
     ),
     "TOO_MANY_LIVE_PAYMENTS": ErrorSpec(
         429,
