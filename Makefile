@@ -69,7 +69,7 @@ sam-build: $(SAM)
 bench: $(BIN)/epay $(SAM) ## cold start, DynamoDB work per call, scale, overhead, package size: writes docs/performance.md
 	$(BIN)/python -m benchmarks.run
 
-openapi: $(BIN)/epay ## regenerate layers/common/epay/openapi.json from the routes' models, and web/js/contract.js from it
+openapi: $(BIN)/epay ## regenerate layers/common/epay/openapi.json from the routes' models, web/js/contract.js from it, web/js/errors.js from the error catalogue
 	$(BIN)/epay openapi --write
 
 fuzz: $(BIN)/epay ## the long contract-fuzzing campaign (Schemathesis, 1000 examples per operation)

@@ -1,5 +1,12 @@
 // Every user-visible string of the page, per language. Placeholders: {name}.
 // Arrays are lists (rendered as <li>). `fmt` describes how amounts and dates are written.
+// The French of the API's error codes (`problem.*`) and of the gateways' failure reasons (`reason.*`) is the API's
+// own, generated from its error catalogue into js/errors.js; here are their Arabic and English.
+
+import { PROBLEMS_FR, REASONS_FR } from "./js/errors.js";
+
+/** {CODE: text} -> {"prefix.CODE": text}. */
+const prefixed = (prefix, texts) => Object.fromEntries(Object.entries(texts).map(([name, text]) => [prefix + name, text]));
 
 export const LANGS = ["fr", "ar", "en"];
 
@@ -15,8 +22,7 @@ export const MESSAGES = {
     busy: "Veuillez patienter…",
     "busy.redirect": "Redirection vers la plateforme de paiement…",
     "error.network": "Le service est injoignable. Vérifiez votre connexion Internet puis réessayez.",
-    "error.rateLimited": "Trop de requêtes. Réessayez dans {n} secondes.",
-    "error.rateLimitedSoon": "Trop de requêtes. Réessayez dans quelques instants.",
+    "error.rateLimitedSoon": "Trop de tentatives. Veuillez réessayer dans quelques instants.",
     "error.server": "Le service est momentanément indisponible. Réessayez dans quelques minutes.",
     "error.generic": "La demande n'a pas pu aboutir. Réessayez.",
     "error.cursor": "La liste des factures a changé : retour à la première page.",
@@ -172,16 +178,8 @@ export const MESSAGES = {
     "help.claims": "Plateforme de réclamation",
     "help.phone": "Téléphone :",
 
-    "problem.INVALID_SUBSCRIPTION_CODE": "Le code d'abonnement doit comporter exactement 4 lettres ou chiffres.",
-    "problem.VALIDATION_ERROR": "Certaines informations saisies sont invalides.",
-    "problem.INVALID_CURSOR": "La liste des factures a changé : relancez la recherche.",
-    "problem.UNSUPPORTED_METHOD": "Ce moyen de paiement n'est pas disponible pour cette plateforme.",
-    "problem.INVOICE_NOT_FOUND": "Une des factures est introuvable. Relancez la recherche.",
-    "problem.INVOICE_NOT_PAYABLE": "Une des factures a déjà été réglée ou est en cours de paiement. Revenez aux factures pour mettre à jour votre sélection.",
-    "problem.MIXED_ISSUERS": "Vous ne pouvez régler que les factures d'un seul émetteur.",
-    "problem.IDEMPOTENCY_KEY_REUSED": "Cette demande a déjà été envoyée avec d'autres informations. Réessayez.",
-    "problem.PAYMENT_NOT_FOUND": "Ce paiement est introuvable.",
-    "problem.PAYMENT_NOT_CANCELLABLE": "Ce paiement ne peut plus être annulé.",
+    ...prefixed("problem.", PROBLEMS_FR),
+    ...prefixed("reason.", REASONS_FR),
   },
 
   en: {
@@ -195,8 +193,7 @@ export const MESSAGES = {
     busy: "Please wait…",
     "busy.redirect": "Redirecting to the payment platform…",
     "error.network": "The service cannot be reached. Check your Internet connection and try again.",
-    "error.rateLimited": "Too many requests. Try again in {n} seconds.",
-    "error.rateLimitedSoon": "Too many requests. Try again in a moment.",
+    "error.rateLimitedSoon": "Too many attempts. Please try again in a moment.",
     "error.server": "The service is temporarily unavailable. Try again in a few minutes.",
     "error.generic": "The request could not be completed. Try again.",
     "error.cursor": "The list of invoices has changed: back to the first page.",
@@ -354,14 +351,29 @@ export const MESSAGES = {
 
     "problem.INVALID_SUBSCRIPTION_CODE": "The subscription code must be exactly 4 letters or digits.",
     "problem.VALIDATION_ERROR": "Some of the information entered is invalid.",
-    "problem.INVALID_CURSOR": "The list of invoices has changed: search again.",
-    "problem.UNSUPPORTED_METHOD": "This payment method is not available on this platform.",
-    "problem.INVOICE_NOT_FOUND": "One of the invoices cannot be found. Search again.",
-    "problem.INVOICE_NOT_PAYABLE": "One of the invoices is already paid or being paid. Go back to the invoices to update your selection.",
-    "problem.MIXED_ISSUERS": "You can only pay invoices of one issuer at a time.",
-    "problem.IDEMPOTENCY_KEY_REUSED": "This request was already sent with different details. Try again.",
+    "problem.INVALID_CURSOR": "The list of invoices has changed or your search has expired. Please search again.",
+    "problem.RATE_LIMITED": "Too many attempts. Please try again in {seconds} seconds.",
+    "problem.UNSUPPORTED_METHOD": "This payment method is not offered. CMI: bank card or Fatourati; M2T (AmanPay): bank card, TASHILAT or direct debit.",
+    "problem.INVOICE_NOT_FOUND": "One or more invoices cannot be found for this subscription code. Please search again.",
+    "problem.INVOICE_NOT_PAYABLE": "One or more invoices have already been paid or are being paid.",
+    "problem.MIXED_ISSUERS": "The selected invoices must all come from the same issuer.",
+    "problem.IDEMPOTENCY_KEY_REUSED": "This payment request was already sent with different details. Please try again.",
     "problem.PAYMENT_NOT_FOUND": "This payment cannot be found.",
-    "problem.PAYMENT_NOT_CANCELLABLE": "This payment can no longer be cancelled.",
+    "problem.PAYMENT_NOT_CANCELLABLE": "This payment can no longer be cancelled (it is paid, ended or expired).",
+    "problem.CHALLENGE_REQUIRED": "Too many searches without a result: a verification is needed to continue.",
+    "problem.TOO_MANY_LIVE_PAYMENTS": "Too many payments are already in progress for this subscription code. Please complete or cancel one of them, then try again.",
+    "problem.NOT_FOUND": "This address does not exist.",
+    "problem.METHOD_NOT_ALLOWED": "Method not allowed at this address.",
+    "problem.PAYLOAD_TOO_LARGE": "The request exceeds the maximum size allowed.",
+    "problem.UNSUPPORTED_MEDIA_TYPE": "The request body must be JSON (Content-Type: application/json).",
+    "problem.REQUEST_IN_PROGRESS": "The same payment request is already being processed. Please try again in a moment.",
+    "problem.SERVICE_UNAVAILABLE": "The service is temporarily unavailable. Please try again in a moment.",
+    "problem.INTERNAL_ERROR": "An unexpected error occurred. Please try again; if the problem persists, contact PORTNET's customer relations centre.",
+
+    "reason.CARD_DECLINED": "Card declined by the issuing bank (code {code}).",
+    "reason.FAILED": "The payment failed on the {gateway} platform.",
+    "reason.CANCELLED": "Payment abandoned on the payment platform's page.",
+    "reason.EXPIRED": "The payment platform's time limit was exceeded.",
   },
 
   ar: {
@@ -375,8 +387,7 @@ export const MESSAGES = {
     busy: "يرجى الانتظار…",
     "busy.redirect": "جارٍ التوجيه إلى منصة الأداء…",
     "error.network": "تعذر الاتصال بالخدمة. تحقق من اتصالك بالإنترنت ثم أعد المحاولة.",
-    "error.rateLimited": "طلبات كثيرة جدًا. أعد المحاولة بعد {n} ثانية.",
-    "error.rateLimitedSoon": "طلبات كثيرة جدًا. أعد المحاولة بعد لحظات.",
+    "error.rateLimitedSoon": "تم تجاوز عدد المحاولات المسموح به. يرجى إعادة المحاولة بعد لحظات.",
     "error.server": "الخدمة غير متاحة مؤقتًا. أعد المحاولة بعد بضع دقائق.",
     "error.generic": "تعذر إتمام الطلب. أعد المحاولة.",
     "error.cursor": "تغيرت قائمة الفواتير: العودة إلى الصفحة الأولى.",
@@ -534,13 +545,28 @@ export const MESSAGES = {
 
     "problem.INVALID_SUBSCRIPTION_CODE": "يجب أن يتكون رمز الاشتراك من 4 حروف أو أرقام بالضبط.",
     "problem.VALIDATION_ERROR": "بعض المعلومات المدخلة غير صالحة.",
-    "problem.INVALID_CURSOR": "تغيرت قائمة الفواتير: أعد البحث.",
-    "problem.UNSUPPORTED_METHOD": "وسيلة الأداء هذه غير متاحة في هذه المنصة.",
-    "problem.INVOICE_NOT_FOUND": "إحدى الفواتير غير موجودة. أعد البحث.",
-    "problem.INVOICE_NOT_PAYABLE": "إحدى الفواتير مؤداة أو قيد الأداء. عد إلى الفواتير لتحديث اختيارك.",
-    "problem.MIXED_ISSUERS": "لا يمكنك أداء إلا فواتير جهة مُصدِرة واحدة.",
-    "problem.IDEMPOTENCY_KEY_REUSED": "سبق إرسال هذا الطلب بمعلومات مختلفة. أعد المحاولة.",
-    "problem.PAYMENT_NOT_FOUND": "هذا الأداء غير موجود.",
-    "problem.PAYMENT_NOT_CANCELLABLE": "لم يعد من الممكن إلغاء هذا الأداء.",
+    "problem.INVALID_CURSOR": "تغيّرت قائمة الفواتير أو انتهت صلاحية بحثكم. يرجى إعادة البحث.",
+    "problem.RATE_LIMITED": "تم تجاوز عدد المحاولات المسموح به. يرجى إعادة المحاولة بعد {seconds} ثانية.",
+    "problem.UNSUPPORTED_METHOD": "وسيلة الأداء هذه غير متاحة. \u2066CMI\u2069: البطاقة البنكية أو فاتورتي؛ \u2066M2T (AmanPay)\u2069: البطاقة البنكية أو تسهيلات أو الاقتطاع المباشر.",
+    "problem.INVOICE_NOT_FOUND": "تعذّر العثور على فاتورة أو أكثر لرمز الاشتراك هذا. يرجى إعادة البحث.",
+    "problem.INVOICE_NOT_PAYABLE": "سبق أداء فاتورة أو أكثر أو هي قيد الأداء.",
+    "problem.MIXED_ISSUERS": "يجب أن تكون جميع الفواتير المحددة صادرة عن الجهة المُصدِرة نفسها.",
+    "problem.IDEMPOTENCY_KEY_REUSED": "سبق إرسال طلب الأداء هذا بمعلومات مختلفة. يرجى إعادة المحاولة.",
+    "problem.PAYMENT_NOT_FOUND": "تعذّر العثور على عملية الأداء هذه.",
+    "problem.PAYMENT_NOT_CANCELLABLE": "لم يعد من الممكن إلغاء عملية الأداء هذه (تم أداؤها أو انتهت أو انصرم أجلها).",
+    "problem.CHALLENGE_REQUIRED": "عدد كبير من عمليات البحث دون نتيجة: يلزم إجراء تحقق للمتابعة.",
+    "problem.TOO_MANY_LIVE_PAYMENTS": "توجد عمليات أداء كثيرة قيد الإنجاز لرمز الاشتراك هذا. يرجى إتمام إحداها أو إلغاؤها ثم إعادة المحاولة.",
+    "problem.NOT_FOUND": "هذا العنوان غير موجود.",
+    "problem.METHOD_NOT_ALLOWED": "هذه الطريقة غير مسموح بها على هذا العنوان.",
+    "problem.PAYLOAD_TOO_LARGE": "يتجاوز الطلب الحجم الأقصى المسموح به.",
+    "problem.UNSUPPORTED_MEDIA_TYPE": "يجب أن يكون متن الطلب بصيغة \u2066JSON (Content-Type: application/json)\u2069.",
+    "problem.REQUEST_IN_PROGRESS": "طلب الأداء نفسه قيد المعالجة. يرجى إعادة المحاولة بعد لحظات.",
+    "problem.SERVICE_UNAVAILABLE": "الخدمة غير متاحة مؤقتًا. يرجى إعادة المحاولة بعد لحظات.",
+    "problem.INTERNAL_ERROR": "حدث خطأ غير متوقع. يرجى إعادة المحاولة، وإذا استمر الخلل يرجى الاتصال بمركز العلاقة مع الزبناء التابع لبورتنت.",
+
+    "reason.CARD_DECLINED": "رُفضت العملية من طرف البنك المُصدِر للبطاقة (الرمز {code}).",
+    "reason.FAILED": "تعذّرت عملية الأداء على منصة \u2066{gateway}\u2069.",
+    "reason.CANCELLED": "تم التخلي عن عملية الأداء في صفحة منصة الأداء.",
+    "reason.EXPIRED": "انصرم أجل الأداء في منصة الأداء.",
   },
 };

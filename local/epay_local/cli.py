@@ -251,12 +251,15 @@ def migrate_invoice_ids_command(args: argparse.Namespace) -> int:
 def openapi_command(args: argparse.Namespace) -> int:
     from epay_local.openapi_build import build_document, write_document
     from epay_local.web_contract import write_contract
+    from epay_local.web_errors import write_errors
 
     if args.write:
         document = write_document()
         print("layers/common/epay/openapi.json written")
         write_contract(document)
         print("web/js/contract.js written (the page's patterns, gateways and methods)")
+        write_errors()
+        print("web/js/errors.js written (the French of every error code and gateway reason)")
     else:
         import json
 
@@ -287,7 +290,9 @@ def parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=migrate_invoice_ids_command)
     spec = commands.add_parser("openapi", help="print (or --write) the OpenAPI document of the API")
     spec.add_argument(
-        "--write", action="store_true", help="write layers/common/epay/openapi.json and the page's web/js/contract.js"
+        "--write",
+        action="store_true",
+        help="write layers/common/epay/openapi.json and the page's web/js/contract.js and web/js/errors.js",
     )
     spec.set_defaults(func=openapi_command)
     return root

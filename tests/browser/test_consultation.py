@@ -230,7 +230,7 @@ def test_too_many_requests_says_when_to_try_again(page: Page):
     )
     search(page, "AB12")
     alert = page.get_by_role("alert")
-    expect(alert).to_have_text("Trop de requêtes. Réessayez dans 42 secondes.")
+    expect(alert).to_have_text("Trop de tentatives. Veuillez réessayer dans 42 secondes.")
     on_screen(page, "search")
     expect(page.get_by_role("button", name="Consulter", exact=True)).to_be_enabled()
 

@@ -115,7 +115,8 @@ def test_cmi_card_declined_then_paid_on_a_retry(page: Page):
     expect(failure.locator("#failure-message")).to_have_text(
         "Le paiement a été refusé. Vos factures n'ont pas été réglées."
     )
-    expect(failure.locator("#failure-reason")).to_contain_text("Carte refusée")
+    # The page words the stored "CMI 05: Carte refusée par l'émetteur" itself (« émetteur » is not the invoice's).
+    expect(failure.locator("#failure-reason")).to_have_text("Motif : Carte refusée par la banque émettrice (code 05).")
     shot(page, "failure")
     failure.get_by_role("button", name="Réessayer").click()
 

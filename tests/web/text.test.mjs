@@ -41,8 +41,15 @@ describe("problems from the API", () => {
     );
   });
 
-  it("are the detail when we have no translation of the code", () => {
+  it("are never the French detail in another language, even for a code we do not know", () => {
     state.lang = "en";
+    assert.equal(problemText(problem(400, "SOMETHING_NEW", "Détail.")), t("error.generic"));
+    assert.equal(problemText(problem(503, "SOMETHING_NEW", "Détail.")), t("error.server"));
+    state.lang = "ar";
+    assert.equal(problemText(problem(400, "SOMETHING_NEW", "Détail.")), t("error.generic"));
+  });
+
+  it("are the detail in French, even for a code we do not know", () => {
     assert.equal(problemText(problem(400, "SOMETHING_NEW", "Détail.")), "Détail.");
   });
 
@@ -52,8 +59,18 @@ describe("problems from the API", () => {
   });
 
   it("say when to try again after too many requests", () => {
-    assert.equal(problemText(new HttpError(429, {}, "7")), "Trop de requêtes. Réessayez dans 7 secondes.");
+    const limited = { code: "RATE_LIMITED", detail: "Trop de tentatives. Veuillez réessayer dans 9 secondes." };
+    assert.equal(problemText(new HttpError(429, limited, "7")), "Trop de tentatives. Veuillez réessayer dans 7 secondes.");
+    assert.equal(problemText(new HttpError(429, {}, "7")), "Trop de tentatives. Veuillez réessayer dans 7 secondes.");
     assert.equal(problemText(new HttpError(429, {}, null)), t("error.rateLimitedSoon"));
+    state.lang = "en";
+    assert.equal(problemText(new HttpError(429, limited, "7")), "Too many attempts. Please try again in 7 seconds.");
+  });
+
+  it("of another 429 code are that code's text, not the rate limit's", () => {
+    state.lang = "en";
+    const tooMany = new HttpError(429, { code: "TOO_MANY_LIVE_PAYMENTS", detail: "Trop de paiements…" }, "60");
+    assert.equal(problemText(tooMany), MESSAGES.en["problem.TOO_MANY_LIVE_PAYMENTS"]);
   });
 
   it("say the service cannot be reached when nothing answered, and something generic for a bug", () => {

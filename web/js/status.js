@@ -67,6 +67,21 @@ export function lastErrorText(lastError) {
 }
 
 /**
+ * A payment's last_error as a reason the page words in the payer's language -> {key, vars} (a `reason.*` message),
+ * or null for a text it does not recognise (shown as received). The API stores what the gateway reported
+ * (layers/common/epay/error_catalogue.py): "CMI 05: <the gateway's own message>" for a declined card, "M2T FAILED"
+ * (CANCELLED, EXPIRED) for a payment the gateway ended.
+ */
+export function gatewayReason(lastError) {
+  const text = lastErrorText(lastError);
+  const declined = /^[A-Z][A-Z0-9]* ([A-Za-z0-9]+):/.exec(text);
+  if (declined) return { key: "reason.CARD_DECLINED", vars: { code: declined[1] } };
+  const ended = /^([A-Z][A-Z0-9]*) (FAILED|CANCELLED|EXPIRED)$/.exec(text);
+  if (ended) return { key: `reason.${ended[2]}`, vars: { gateway: ended[1] } };
+  return null;
+}
+
+/**
  * Where the page opens: the payment of `?payment=<id>`, else the one this tab left to pay at its gateway (back by
  * the gateway's "return to the merchant" link, CMI's shopurl, which names no payment), else the consultation.
  * -> {paymentId (null: consultation), url: "keep" | "set" (to ?payment=<id>) | "clear"}.

@@ -73,18 +73,20 @@ export function amountText(node, text) {
   return node;
 }
 
-/** What to tell the payer about a failed request. */
+/**
+ * What to tell the payer about a failed request. The API's `detail` is its catalogue's French (web/js/errors.js):
+ * a French page shows it as the API filled it in; the other languages show our translation of the code, or a
+ * generic sentence, never French. Too many requests says when to try again (Retry-After), in every language.
+ */
 export function problemText(error) {
   if (error instanceof NetworkError) return t("error.network");
   if (!(error instanceof HttpError)) return t("error.generic");
-  if (error.status === 429) {
-    const seconds = retryAfterSeconds(error.retryAfter);
-    return seconds ? t("error.rateLimited", { n: seconds }) : t("error.rateLimitedSoon");
-  }
   const { code, detail } = error.problem;
-  const known = code && `problem.${code}` in MESSAGES[state.lang];
-  // `detail` is written in French by the API; other languages get our translation of the code when we have one.
-  if (detail && (state.lang === "fr" || !known)) return detail;
-  if (known) return t(`problem.${code}`);
+  if (code === "RATE_LIMITED" || (error.status === 429 && !code)) {
+    const seconds = retryAfterSeconds(error.retryAfter);
+    return seconds ? t("problem.RATE_LIMITED", { seconds }) : t("error.rateLimitedSoon");
+  }
+  if (state.lang === "fr" && detail) return detail;
+  if (code && `problem.${code}` in MESSAGES[state.lang]) return t(`problem.${code}`);
   return error.status >= 500 ? t("error.server") : t("error.generic");
 }

@@ -1,8 +1,16 @@
-"""Domain errors. Each carries its HTTP status and machine code; `epay.http` turns them into problem+json."""
+"""Domain errors. Each carries its HTTP status and machine code; `epay.http` turns them into problem+json.
+
+Every `DomainError` is built from `epay.error_catalogue` (`DomainError.of`): its status, title, French detail and
+any fixed `Retry-After` are the catalogue's, so a code answers the same wherever it is raised.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from epay import error_catalogue
+from epay.error_catalogue import field_message, offers_in_codes, offers_in_words
 
 
 @dataclass(frozen=True)
@@ -27,90 +35,70 @@ class DomainError(Exception):
     def __str__(self) -> str:
         return f"{self.code}: {self.title}"
 
+    @classmethod
+    def of(
+        cls,
+        code: str,
+        errors: Sequence[FieldError] = (),
+        *,
+        variant: str | None = None,
+        retry_after: int | None = None,
+        **values: object,
+    ) -> DomainError:
+        """The catalogue's problem for `code`: its detail (or `variant`) filled with `values`."""
+        spec = error_catalogue.spec(code)
+        wait = retry_after if retry_after is not None else spec.retry_after
+        return cls(
+            spec.status,
+            code,
+            spec.title,
+            error_catalogue.detail(code, variant, **values),
+            list(errors),
+            {"Retry-After": str(wait)} if wait is not None else {},
+        )
 
-def invalid_subscription_code() -> DomainError:
-    return DomainError(
-        400,
-        "INVALID_SUBSCRIPTION_CODE",
-        "Invalid subscription code",
-        "Le code d'abonnement doit comporter exactement 4 lettres ou chiffres.",
-        [FieldError("subscription_code", "4 lettres ou chiffres (A-Z, 0-9)")],
-    )
+
+def invalid_subscription_code(errors: Sequence[FieldError] | None = None) -> DomainError:
+    """`errors`: what validation found, when it did; else the code's rule."""
+    found = errors if errors is not None else [FieldError("subscription_code", field_message("subscription_code"))]
+    return DomainError.of("INVALID_SUBSCRIPTION_CODE", found)
 
 
-def validation_error(errors: list[FieldError], detail: str | None = None) -> DomainError:
-    return DomainError(
-        400,
-        "VALIDATION_ERROR",
-        "Invalid request",
-        detail or "La requête contient des champs invalides.",
-        errors,
-    )
+def validation_error(errors: Sequence[FieldError], variant: str | None = None) -> DomainError:
+    """`variant`: the catalogue's other detail for this refusal (say, `body_not_json`), if any."""
+    return DomainError.of("VALIDATION_ERROR", errors, variant=variant)
 
 
 def invalid_cursor() -> DomainError:
-    return DomainError(
-        400,
-        "INVALID_CURSOR",
-        "Invalid cursor",
-        "Le curseur de pagination est invalide ou expiré : relancez la recherche depuis la première page.",
-        [FieldError("cursor", "invalide, expiré ou émis pour une autre recherche")],
-    )
+    return DomainError.of("INVALID_CURSOR", [FieldError("cursor", field_message("cursor"))])
 
 
 def rate_limited(retry_after_seconds: int) -> DomainError:
-    return DomainError(
-        429,
-        "RATE_LIMITED",
-        "Too many requests",
-        f"Trop de requêtes depuis votre adresse. Réessayez dans {retry_after_seconds} secondes.",
-        headers={"Retry-After": str(retry_after_seconds)},
-    )
+    return DomainError.of("RATE_LIMITED", retry_after=retry_after_seconds, seconds=retry_after_seconds)
 
 
 def payload_too_large(limit_bytes: int) -> DomainError:
-    return DomainError(
-        413,
-        "PAYLOAD_TOO_LARGE",
-        "Request body too large",
-        f"La requête dépasse la taille maximale autorisée ({limit_bytes} octets).",
-    )
+    return DomainError.of("PAYLOAD_TOO_LARGE", limit_bytes=limit_bytes)
 
 
 def unsupported_media_type() -> DomainError:
-    return DomainError(
-        415,
-        "UNSUPPORTED_MEDIA_TYPE",
-        "Unsupported content type",
-        "Le corps de la requête doit être du JSON (Content-Type: application/json).",
-    )
+    return DomainError.of("UNSUPPORTED_MEDIA_TYPE")
 
 
 def not_found() -> DomainError:
-    return DomainError(404, "NOT_FOUND", "Not found", "Cette adresse n'existe pas.")
+    return DomainError.of("NOT_FOUND")
 
 
 def method_not_allowed() -> DomainError:
-    return DomainError(405, "METHOD_NOT_ALLOWED", "Method not allowed", "Méthode non autorisée sur cette adresse.")
+    return DomainError.of("METHOD_NOT_ALLOWED")
 
 
 def service_unavailable() -> DomainError:
-    return DomainError(
-        503,
-        "SERVICE_UNAVAILABLE",
-        "Service temporarily unavailable",
-        "Le service est momentanément indisponible. Veuillez réessayer dans quelques instants.",
-        headers={"Retry-After": "5"},
-    )
+    return DomainError.of("SERVICE_UNAVAILABLE")
 
 
 def internal_error() -> DomainError:
-    return DomainError(
-        500,
-        "INTERNAL_ERROR",
-        "Internal error",
-        "Une erreur inattendue est survenue. Veuillez réessayer ; si elle persiste, contactez l'assistance.",
-    )
+    return DomainError.of("INTERNAL_ERROR")
 
 
 class StoreUnavailable(Exception):
@@ -124,97 +112,57 @@ def _offers() -> list[tuple[str, list[str]]]:
     return [(gateway.name, [method.name for method in gateway.methods]) for gateway in registry.specs()]
 
 
-def _either(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} ou {names[-1]}"
-
-
 def unsupported_method(gateway: str, method: str) -> DomainError:
-    offers = " ; ".join(f"{name} : {_either(methods)}" for name, methods in _offers())
-    return DomainError(
-        400,
+    return DomainError.of(
         "UNSUPPORTED_METHOD",
-        "Unsupported payment method",
-        f"Le moyen de paiement {method} n'est pas proposé par {gateway}.",
-        [FieldError("method", offers)],
+        [FieldError("method", field_message("method_by_gateway", offers=offers_in_codes(_offers())))],
+        variant="for_gateway",
+        gateway=gateway,
+        method=method,
     )
 
 
-def unsupported_method_value() -> DomainError:
-    offers = " ou ".join(f"{name} ({', '.join(methods)})" for name, methods in _offers())
-    return DomainError(
-        400,
-        "UNSUPPORTED_METHOD",
-        "Unsupported payment method",
-        f"Ce moyen de paiement n'est pas proposé : {offers}.",
-    )
+def unsupported_method_value(errors: Sequence[FieldError] = ()) -> DomainError:
+    """A `method` outside the contract's list (validation's `errors` say which field)."""
+    return DomainError.of("UNSUPPORTED_METHOD", errors, offers=offers_in_words(_offers()))
 
 
 def invoice_not_found() -> DomainError:
     # One answer for an unknown id and another operator's invoice: ids cannot be probed across codes.
-    return DomainError(
-        404,
-        "INVOICE_NOT_FOUND",
-        "Invoice not found",
-        "Une ou plusieurs factures sont introuvables pour ce code d'abonnement.",
-    )
+    return DomainError.of("INVOICE_NOT_FOUND")
 
 
 def invoice_not_payable(invoice_ids: list[str]) -> DomainError:
-    return DomainError(
-        409,
-        "INVOICE_NOT_PAYABLE",
-        "Invoice not payable",
-        "Une ou plusieurs factures sont déjà payées ou en cours de paiement.",
-        [FieldError("invoice_ids", invoice_id) for invoice_id in invoice_ids],
-    )
+    return DomainError.of("INVOICE_NOT_PAYABLE", [FieldError("invoice_ids", invoice_id) for invoice_id in invoice_ids])
 
 
 def mixed_issuers() -> DomainError:
-    return DomainError(
-        422,
-        "MIXED_ISSUERS",
-        "Invoices of several issuers",
-        "Les factures sélectionnées doivent toutes provenir du même émetteur.",
-        [FieldError("invoice_ids", "un seul émetteur par paiement")],
-    )
+    return DomainError.of("MIXED_ISSUERS", [FieldError("invoice_ids", field_message("one_issuer"))])
 
 
 def payment_too_large(maximum: str) -> DomainError:
     # Only stored data beyond the loader's bound can get here (docs/architecture.md, "Amount bounds").
-    return validation_error(
-        [FieldError("invoice_ids", f"montant total supérieur à {maximum} MAD")],
-        f"Le montant total de ces factures dépasse le maximum d'un paiement en ligne ({maximum} MAD).",
+    return DomainError.of(
+        "VALIDATION_ERROR",
+        [FieldError("invoice_ids", field_message("payment_too_large", maximum=maximum))],
+        variant="payment_too_large",
+        maximum=maximum,
     )
 
 
 def idempotency_key_reused() -> DomainError:
-    return DomainError(
-        422,
-        "IDEMPOTENCY_KEY_REUSED",
-        "Idempotency key reused",
-        "Cette clé d'idempotence a déjà servi pour une autre demande de paiement.",
-        [FieldError("Idempotency-Key", "déjà utilisée avec un autre contenu")],
+    return DomainError.of(
+        "IDEMPOTENCY_KEY_REUSED", [FieldError("Idempotency-Key", field_message("idempotency_key_reused"))]
     )
 
 
 def request_in_progress() -> DomainError:
-    return DomainError(
-        409,
-        "REQUEST_IN_PROGRESS",
-        "Same request in progress",
-        "La même demande de paiement est déjà en cours de traitement. Réessayez dans un instant.",
-        headers={"Retry-After": "1"},
-    )
+    return DomainError.of("REQUEST_IN_PROGRESS")
 
 
 def payment_not_found() -> DomainError:
-    return DomainError(404, "PAYMENT_NOT_FOUND", "Payment not found", "Ce paiement est introuvable.")
+    return DomainError.of("PAYMENT_NOT_FOUND")
 
 
 def payment_not_cancellable() -> DomainError:
-    return DomainError(
-        409,
-        "PAYMENT_NOT_CANCELLABLE",
-        "Payment not cancellable",
-        "Ce paiement ne peut plus être annulé (il est réglé, terminé ou expiré).",
-    )
+    return DomainError.of("PAYMENT_NOT_CANCELLABLE")

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from epay import errors
+from epay.error_catalogue import PYDANTIC_MESSAGES, field_message
 from epay.errors import DomainError, FieldError, StoreUnavailable
 from epay.json_bounds import MAX_DEPTH, MAX_NUMBER_CHARS, NUMBER_TOO_LONG, TOO_DEEP, JsonTooComplex, check_json_bounds
 from epay.observability import logger
@@ -35,34 +36,12 @@ MAX_JSON_BODY_BYTES = 16 * 1024
 MAX_CALLBACK_BODY_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 
-_FRENCH_MESSAGES = {
-    "missing": "champ obligatoire",
-    "extra_forbidden": "champ inconnu",
-    "string_type": "texte attendu",
-    "int_type": "nombre entier attendu",
-    "string_pattern_mismatch": "format invalide",
-    "string_too_short": "trop court",
-    "string_too_long": "trop long",
-    "greater_than_equal": "valeur trop petite",
-    "less_than_equal": "valeur trop grande",
-    "model_type": "objet JSON attendu",
-    "model_attributes_type": "objet JSON attendu",
-    "dict_type": "objet JSON attendu",
-    "list_type": "liste attendue",
-    "literal_error": "valeur non autorisée",
-    "enum": "valeur non autorisée",
-    "too_short": "trop peu d'éléments",
-    "too_long": "trop d'éléments",
-    "json_invalid": "JSON invalide",
-}
-
-
 NOT_AN_OBJECT = "a JSON object is expected"
 # Why a body was not read, in French; only our own reasons are named, never the parser's words or the input.
 _UNREADABLE_BODY = {
-    TOO_DEEP: f"JSON trop imbriqué (au plus {MAX_DEPTH} niveaux)",
-    NUMBER_TOO_LONG: f"nombre trop long (au plus {MAX_NUMBER_CHARS} caractères)",
-    NOT_AN_OBJECT: "objet JSON attendu",
+    TOO_DEEP: field_message("json_too_deep", depth=MAX_DEPTH),
+    NUMBER_TOO_LONG: field_message("number_too_long", length=MAX_NUMBER_CHARS),
+    NOT_AN_OBJECT: PYDANTIC_MESSAGES["model_type"],
 }
 
 
@@ -112,10 +91,10 @@ def _field_errors(raw_errors: Sequence[Any]) -> list[FieldError]:
         location = [str(part) for part in raw.get("loc", ()) if part != "body"]
         field = ".".join(location) or "body"
         kind = str(raw.get("type", ""))
-        message = _FRENCH_MESSAGES.get(kind)
+        message = PYDANTIC_MESSAGES.get(kind)
         if message is None:
-            # Our own validators raise French messages; pydantic prefixes them with "Value error, ".
-            message = str(raw.get("msg", "valeur invalide")).removeprefix("Value error, ")
+            # Our own validators raise the catalogue's messages; pydantic prefixes them with "Value error, ".
+            message = str(raw.get("msg", field_message("invalid_value"))).removeprefix("Value error, ")
         found.append(FieldError(field, message))
     return found
 
@@ -126,27 +105,19 @@ def _from_validation(error: RequestValidationError) -> DomainError:
     unreadable = [raw for raw in raw_errors if str(raw.get("type")) == "json_invalid"]
     if unreadable:
         reason = str((unreadable[0].get("ctx") or {}).get("error", ""))
-        return errors.validation_error(
-            [FieldError("body", _UNREADABLE_BODY.get(reason, "JSON invalide"))],
-            "Le corps de la requête n'est pas un JSON valide.",
-        )
+        body = FieldError("body", _UNREADABLE_BODY.get(reason, PYDANTIC_MESSAGES["json_invalid"]))
+        return errors.validation_error([body], "body_not_json")
     if any(item.field == "subscription_code" for item in fields):
-        problem = errors.invalid_subscription_code()
-        problem.errors = fields
-        return problem
+        return errors.invalid_subscription_code(fields)
     if any(item.field == "cursor" for item in fields):
         return errors.invalid_cursor()
     if any(item.field == "method" for item in fields):
-        problem = errors.unsupported_method_value()
-        problem.errors = fields
-        return problem
+        return errors.unsupported_method_value(fields)
     return errors.validation_error(fields)
 
 
 def _undecodable_body() -> DomainError:
-    return errors.validation_error(
-        [FieldError("body", "UTF-8 invalide")], "Le corps de la requête n'est pas un texte UTF-8 valide."
-    )
+    return errors.validation_error([FieldError("body", field_message("utf8_invalid"))], "body_not_utf8")
 
 
 def _not_json_constant(name: str) -> Any:

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from epay.error_catalogue import PYDANTIC_MESSAGES, field_message
 from epay.gateways import registry
 from epay.money import MAX_INVOICES_PER_PAYMENT, Money
 from epay.subscription import CODE_PATTERN
@@ -29,7 +30,7 @@ ISSUER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$"
 
 def _iso_date(value: object) -> date:
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
-        raise ValueError("date attendue au format AAAA-MM-JJ")
+        raise ValueError(field_message("iso_date"))
     return date.fromisoformat(value)
 
 
@@ -38,7 +39,7 @@ def _whole_number(value: object) -> object:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("nombre entier attendu")
+        raise ValueError(PYDANTIC_MESSAGES["int_type"])
     return value
 
 
@@ -84,13 +85,13 @@ class SearchFilters(_Input):
     @model_validator(mode="after")
     def _ranges_are_ordered(self) -> SearchFilters:
         if self.issued_from and self.issued_to and self.issued_from > self.issued_to:
-            raise ValueError("issued_from doit précéder ou égaler issued_to")
+            raise ValueError(field_message("dates_reversed"))
         if (
             self.min_amount is not None
             and self.max_amount is not None
             and Money.parse(self.min_amount) > Money.parse(self.max_amount)
         ):
-            raise ValueError("min_amount doit être inférieur ou égal à max_amount")
+            raise ValueError(field_message("amounts_reversed"))
         return self
 
 
@@ -131,7 +132,9 @@ class InvoiceOut(BaseModel):
     currency: Literal["MAD"] = "MAD"
     description: str
     status: Literal["UNPAID", "PENDING_PAYMENT"]
-    hold_expires_at: str | None = Field(description="Instant ISO 8601 UTC, si une paiement en cours la bloque.")
+    hold_expires_at: str | None = Field(
+        description="Instant ISO 8601 (UTC) jusqu'auquel un paiement en cours bloque la facture."
+    )
 
 
 class SearchResponse(BaseModel):
@@ -170,19 +173,19 @@ PayerName = Annotated[
 
 def _distinct(values: list[str]) -> list[str]:
     if len(set(values)) != len(values):
-        raise ValueError("chaque facture ne peut figurer qu'une fois")
+        raise ValueError(field_message("invoice_repeated"))
     return values
 
 
 def _offered_gateway(name: str) -> str:
     if registry.spec(name) is None:
-        raise ValueError("valeur non autorisée")
+        raise ValueError(PYDANTIC_MESSAGES["literal_error"])
     return name
 
 
 def _offered_method(name: str) -> str:
     if name not in registry.method_names():
-        raise ValueError("valeur non autorisée")
+        raise ValueError(PYDANTIC_MESSAGES["literal_error"])
     return name
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
+from epay.error_catalogue import declined_last_error
 from epay.gateways import fatourati
 from epay.gateways.common import Checkout, Endpoints, Redirect, printable_reason
 from epay.gateways.protocol import (
@@ -477,7 +478,7 @@ class CmiCallbackRoute:
             fingerprint=f"CMI|{result.fingerprint}",
             error=None
             if result.approved
-            else printable_reason(f"CMI {result.proc_return_code}: {result.error_message or 'refusé'}"),
+            else printable_reason(declined_last_error(NAME, result.proc_return_code, result.error_message)),
             forged=lambda payment: echo_mismatches(fields, self.expected_echo(payment)),
         )
 
