@@ -31,3 +31,12 @@ def test_only_codes_no_id_could_contain_are_watched():
     assert not is_distinctive("ABCD")
     assert not is_distinctive("0000")
     assert not is_distinctive("AB23")
+
+
+def test_a_group_of_a_request_id_that_spells_a_watched_code_is_not_a_leak():
+    # A hex-only code (AB12) is one of a UUID's 4-character groups about once in 65,536 groups.
+    assert watch().findings(['{"function_request_id": "eb7360f0-33b0-4c2e-ab12-bd0207b25e9f"}']) == []
+
+
+def test_a_watched_code_next_to_a_request_id_is_still_found():
+    assert watch().findings(['{"function_request_id": "eb7360f0-33b0-4c2e-ab12-bd0207b25e9f", "code": "AB12"}'])
