@@ -1,0 +1,33 @@
+"""Rate-limit counters in their own table (`EPAY_RATE_LIMIT_TABLE`): one item per scope, address and hour, expiring
+by TTL (docs/data-model.md). Kept apart from the main table so IAM can give the callback function no access to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from epay.adapters.dynamodb.items import Attributes, marshal
+from epay.adapters.dynamodb.transactions import translated_failures
+
+
+@dataclass
+class DynamoCounters:
+    """`HitCounter` (`epay.ports`) over the rate-limit table."""
+
+    client: Any
+    table: str
+
+    def count_hit(self, counter: str, fields: list[str], expires_at: int) -> dict[str, int]:
+        """Add one to each of `fields` of a counter item that expires by TTL; return every count it holds."""
+        names = {f"#f{index}": name for index, name in enumerate(fields)}
+        additions = ", ".join(f"{alias} :one" for alias in names)
+        with translated_failures():
+            response = self.client.update_item(
+                TableName=self.table,
+                Key=marshal({"pk": counter}),
+                UpdateExpression=f"ADD {additions} SET #exp = if_not_exists(#exp, :exp)",
+                ExpressionAttributeNames={**names, "#exp": "expires_at"},
+                ExpressionAttributeValues=marshal({":one": 1, ":exp": expires_at}),
+                ReturnValues="ALL_NEW",
+            )
+        return Attributes.of(response.get("Attributes", {})).whole_numbers()

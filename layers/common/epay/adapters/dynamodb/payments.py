@@ -1,0 +1,250 @@
+"""Payments in the main table, with what belongs to them: holds and settlement of their invoices (in the payment's
+own transactions), references, applied gateway events, callback evidence and unapplied funds.
+
+Every change that touches several items is one `TransactWriteItems` whose conditions encode the state machine:
+a hold is placed only on an unpaid invoice without a live hold, an invoice is settled only by the payment that
+holds it (or when it is free), and a payment moves only from the version that was read. The conditions on
+invoices are the invoice module's (`epay.adapters.dynamodb.invoices`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from epay.adapters.dynamodb.invoices import (
+    hold_action,
+    hold_change_action,
+    scan_items,
+    settlement_action,
+    unavailable,
+)
+from epay.adapters.dynamodb.items import (
+    TTL_ATTRIBUTE,
+    Attributes,
+    event_item,
+    evidence_item,
+    marshal,
+    payment_from_item,
+    payment_item,
+    payment_key,
+    payment_partition,
+    reference_item,
+    reference_key,
+    unapplied_from_item,
+    unapplied_item,
+)
+from epay.adapters.dynamodb.transactions import Tagged, transact, translated_failures
+from epay.evidence import CallbackEvidence
+from epay.payments import Payment, UnappliedFunds
+from epay.ports import (
+    EventAlreadyApplied,
+    EventAppliedElsewhere,
+    FundsAlreadyRecorded,
+    PaymentChanged,
+    ReferenceTaken,
+)
+
+# Evidence of callbacks that name no payment is kept for the first UNMATCHED_KEPT_PER_SHARD of each shard and day,
+# and only counted past that, so unauthenticated traffic cannot grow the table without bound.
+UNMATCHED_KEPT_PER_SHARD = 500
+
+
+@dataclass
+class DynamoPaymentStore:
+    """`PaymentStore` (`epay.ports`) over the main table, and the migration's read of every payment."""
+
+    client: Any
+    table: str
+
+    def create_payment(self, payment: Payment, now: int) -> None:
+        """Write the payment and a hold on each of its invoices in one transaction: all or nothing.
+
+        Each hold requires the invoice to be unpaid, of this subscription and issuer, at the amount the payment was
+        computed from, and free of any live hold. `InvoicesUnavailable` names the invoices that failed a condition;
+        `ReferenceTaken` means the reference drawn is already in use (draw another).
+        """
+        created = {
+            "TableName": self.table,
+            "Item": payment_item(payment),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        actions: list[Tagged] = [("payment", {"Put": created})]
+        actions += [hold_action(self.table, payment, line, now) for line in payment.lines]
+        if payment.reference is not None:
+            reference = {
+                "TableName": self.table,
+                "Item": reference_item(payment, payment.reference),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+            actions.append(("reference", {"Put": reference}))
+        failed = transact(self.client, actions)
+        if "reference" in failed:
+            raise ReferenceTaken(payment.reference.code if payment.reference else "")
+        if failed:
+            raise unavailable(failed, {line.invoice_id: line.amount for line in payment.lines})
+
+    def get_payment(self, payment_id: str) -> Payment | None:
+        """One payment, read consistently."""
+        with translated_failures():
+            response = self.client.get_item(TableName=self.table, Key=payment_key(payment_id), ConsistentRead=True)
+        item = response.get("Item")
+        return payment_from_item(item) if item else None
+
+    def payment_id_for_reference(self, code: str) -> str | None:
+        """Which payment a reference belongs to."""
+        with translated_failures():
+            response = self.client.get_item(TableName=self.table, Key=reference_key(code), ConsistentRead=True)
+        item = response.get("Item")
+        return Attributes.of(item).text("payment_id") if item else None
+
+    def settle(
+        self,
+        payment: Payment,
+        settled: Payment,
+        now: int,
+        evidence: CallbackEvidence,
+        event: tuple[str, str] | None = None,
+    ) -> None:
+        """Mark the payment and every one of its invoices `PAID`, with the evidence, in one transaction.
+
+        Conditions: the payment is still the version read (so two callbacks cannot both settle it), and each invoice
+        is unpaid, still at the amount the payment was created for, and held by this payment or by nobody live.
+        `InvoicesUnavailable` names the invoices that are not (and why); `PaymentChanged` means someone else moved
+        the payment first, `EventAlreadyApplied` that a concurrent copy of this event did (read again, decide again).
+        """
+        actions = [self._payment_update(payment, settled)]
+        actions += [settlement_action(self.table, payment, line, now) for line in payment.lines]
+        self._finish(actions, payment, evidence, event)
+
+    def transition(
+        self,
+        payment: Payment,
+        changed: Payment,
+        evidence: CallbackEvidence | None,
+        release: list[str] | None = None,
+        extend_holds_to: int | None = None,
+        event: tuple[str, str] | None = None,
+    ) -> None:
+        """Move a payment to `changed` (from the version read), releasing or extending its holds, atomically.
+
+        `release` lists invoices to free and `extend_holds_to` moves their hold expiry; either only touches
+        invoices still held by this payment (a condition), so another payment's hold is never disturbed.
+        """
+        actions = [self._payment_update(payment, changed)]
+        for invoice_id in release or []:
+            actions.append(
+                hold_change_action(
+                    self.table, invoice_id, payment.payment_id, "REMOVE hold_payment_id, hold_expires_at"
+                )
+            )
+        if extend_holds_to is not None:
+            for invoice_id in payment.invoice_ids:
+                actions.append(
+                    hold_change_action(
+                        self.table,
+                        invoice_id,
+                        payment.payment_id,
+                        "SET hold_expires_at = :exp",
+                        {":exp": extend_holds_to},
+                    )
+                )
+        self._finish(actions, payment, evidence, event)
+
+    def record_unapplied(self, payment: Payment, funds: UnappliedFunds, evidence: CallbackEvidence) -> None:
+        """Keep, with the callback's evidence, money a gateway reports taken that does not settle `payment`.
+
+        Once per gateway report (its fingerprint): `FundsAlreadyRecorded` when this report was recorded before.
+        The payment item itself is not changed, so a `PAID` payment stays exactly as it settled.
+        """
+        recorded = {
+            "TableName": self.table,
+            "Item": unapplied_item(payment.payment_id, funds),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        actions: list[Tagged] = [
+            ("unapplied", {"Put": recorded}),
+            ("evidence", {"Put": {"TableName": self.table, "Item": evidence_item(evidence)}}),
+        ]
+        if transact(self.client, actions):
+            raise FundsAlreadyRecorded(payment.payment_id)
+
+    def unapplied_funds(self, payment_id: str) -> list[UnappliedFunds]:
+        """The money reports recorded on a payment that did not settle it, oldest first."""
+        with translated_failures():
+            response = self.client.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :unapplied)",
+                ExpressionAttributeValues=marshal({":pk": payment_partition(payment_id), ":unapplied": "UNAPPLIED#"}),
+                ConsistentRead=True,
+            )
+        found = [unapplied_from_item(item) for item in response.get("Items", [])]
+        return sorted(found, key=lambda funds: (funds.reported_at, funds.fingerprint))
+
+    def record_evidence(self, evidence: CallbackEvidence) -> bool:
+        """Keep a callback that changed nothing (refused, unknown, duplicate) for audit; False when only counted.
+
+        Evidence about a known payment is always kept with it. Evidence naming no payment is counted per shard and
+        day, kept (with a TTL) for the first `UNMATCHED_KEPT_PER_SHARD` of each, and only counted after that, so
+        unauthenticated traffic cannot grow the table without bound.
+        """
+        item = evidence_item(evidence)
+        if not evidence.payment_id:
+            with translated_failures():
+                response = self.client.update_item(
+                    TableName=self.table,
+                    Key={"pk": item["pk"], **marshal({"sk": "COUNT"})},
+                    UpdateExpression="ADD received :one SET #ttl = if_not_exists(#ttl, :ttl)",
+                    ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+                    ExpressionAttributeValues={**marshal({":one": 1}), ":ttl": item[TTL_ATTRIBUTE]},
+                    ReturnValues="UPDATED_NEW",
+                )
+            if Attributes.of(response["Attributes"]).whole("received") > UNMATCHED_KEPT_PER_SHARD:
+                return False
+        with translated_failures():
+            self.client.put_item(TableName=self.table, Item=item)
+        return True
+
+    def scan_payments(self) -> Iterator[Payment]:
+        """Every payment of the table. A `Scan`: for the migration batch only, never for a route."""
+        for item in scan_items(self.client, self.table, "PAYMENT"):
+            yield payment_from_item(item)
+
+    def _payment_update(self, payment: Payment, changed: Payment) -> Tagged:
+        """The payment's new version, written only over the version that was read."""
+        put = {
+            "TableName": self.table,
+            "Item": payment_item(changed),
+            "ConditionExpression": "#v = :read",
+            "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": marshal({":read": payment.version}),
+        }
+        return "payment", {"Put": put}
+
+    def _finish(
+        self, actions: list[Tagged], payment: Payment, evidence: CallbackEvidence | None, event: tuple[str, str] | None
+    ) -> None:
+        """Add the applied event and the evidence to `actions`, run them, and explain a refusal."""
+        if event is not None:
+            applied = {
+                "TableName": self.table,
+                "Item": event_item(*event, payment.payment_id),
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+            actions.append(("event", {"Put": applied}))
+        if evidence is not None:
+            actions.append(("evidence", {"Put": {"TableName": self.table, "Item": evidence_item(evidence)}}))
+        failed = transact(self.client, actions)
+        if not failed:
+            return
+        # Whatever else failed, a moved payment or an applied event means: read the payment again, decide again.
+        if "event" in failed:
+            applied_to = failed["event"].optional_text("payment_id")
+            if applied_to is not None and applied_to != payment.payment_id:
+                raise EventAppliedElsewhere(payment.payment_id)
+            raise EventAlreadyApplied(payment.payment_id)
+        if "payment" in failed:
+            raise PaymentChanged(payment.payment_id)
+        raise unavailable(failed, {line.invoice_id: line.amount for line in payment.lines})
