@@ -174,11 +174,11 @@ def _other_codes(count: int, start: int = 0) -> list[Any]:
 def _neighbours(section: Section, world: World, plain: Any, small: int, large: int, reps: int) -> None:
     """One code's page while the table holds `small` vs `large` invoices of other codes, side by side.
 
-    Both tables live in the same moto; the warm container switches between them by its store's table name (as
+    Both tables live in the same moto; the warm container switches between them by its invoice store's table name (as
     another EPAY_TABLE would), so client, settings and code stay warm and only the data differs.
     """
     tables = {small: "epay-scale-small", large: "epay-scale-large"}
-    store = runtime.store()
+    store = runtime.invoice_store()
     home = store.table
     body = {"subscription_code": SMALL_CODE}
     works: dict[int, Work] = {}

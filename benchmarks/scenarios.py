@@ -204,7 +204,7 @@ class World:
 
     def __init__(self, handlers: dict[str, ModuleType]) -> None:
         self.handlers = handlers
-        self.store = runtime.store()
+        self.invoice_store = runtime.invoice_store()
         self.now = clock.now()
         self._pairs: Iterator[list[Invoice]] = iter(())
         self._checked: set[str] = set()
@@ -219,15 +219,17 @@ class World:
         """
         if not invoices:
             return
-        if self.store.table not in self._checked:
+        if self.invoice_store.table not in self._checked:
             first, invoices = invoices[0], invoices[1:]
-            self.store.upsert_invoice(first, self.now)
+            self.invoice_store.upsert_invoice(first, self.now)
             key = {"pk": {"S": f"INVOICE#{first.invoice_id}"}, "sk": {"S": "INVOICE"}}
-            stored = self.store.client.get_item(TableName=self.store.table, Key=key)["Item"]
+            stored = self.invoice_store.client.get_item(TableName=self.invoice_store.table, Key=key)["Item"]
             if stored != invoice_item(first, self.now):
-                raise AssertionError("benchmarks.scenarios.invoice_item no longer matches Store.upsert_invoice")
-            self._checked.add(self.store.table)
-        bulk_put(self.store.table, [invoice_item(invoice, self.now) for invoice in invoices])
+                raise AssertionError(
+                    "benchmarks.scenarios.invoice_item no longer matches DynamoInvoiceStore.upsert_invoice"
+                )
+            self._checked.add(self.invoice_store.table)
+        bulk_put(self.invoice_store.table, [invoice_item(invoice, self.now) for invoice in invoices])
 
     def load_payment_pool(self, count: int = 400) -> None:
         pool = payment_pool(count)

@@ -78,8 +78,9 @@ def dynamodb() -> Iterator[Any]:
 
 
 @pytest.fixture
-def store(dynamodb: Any) -> Any:
-    return runtime.store()
+def invoice_store(dynamodb: Any) -> Any:
+    """The invoice store of the functions (`epay.runtime`), over the moto tables."""
+    return runtime.invoice_store()
 
 
 class CapturedLogs:

@@ -93,7 +93,7 @@ def _write(records: list[Any], label: str) -> bool:
     try:
         key = invoice_id_key()
         invoices = [record.to_invoice(key) for record in records]
-        outcomes = load_invoices(runtime.store(), invoices, clock.now(), key)
+        outcomes = load_invoices(runtime.invoice_store(), invoices, clock.now(), key)
     except InvoiceIdKeyProblem as problem:
         print(f"{label}: nothing loaded: {problem}", file=sys.stderr)
         return False
@@ -185,7 +185,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _use_table(args: argparse.Namespace) -> None:
-    """Point the store at `--table` / `--endpoint-url` (an operator's tool: AWS credentials as usual)."""
+    """Point the stores at `--table` / `--endpoint-url` (an operator's tool: AWS credentials as usual)."""
     if args.table:
         os.environ["EPAY_TABLE"] = args.table
     if args.endpoint_url:
@@ -221,7 +221,7 @@ def migrate_invoice_ids_command(args: argparse.Namespace) -> int:
 
     _use_table(args)
     try:
-        report = migrate_invoice_ids(runtime.store(), invoice_id_key(), clock.now())
+        report = migrate_invoice_ids(runtime.invoice_store(), runtime.payment_store(), invoice_id_key(), clock.now())
     except InvoiceIdKeyProblem as problem:
         print(f"nothing migrated: {problem}", file=sys.stderr)
         return 2

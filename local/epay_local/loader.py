@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, ValidationError, model_validator
 
+from epay.adapters.dynamodb.invoices import DynamoInvoiceStore
 from epay.config import MissingSecret, secret
 from epay.invoices import (
     Invoice,
@@ -29,7 +30,6 @@ from epay.json_bounds import JsonTooComplex, check_json_bounds
 from epay.money import MAX_INVOICE_AMOUNT, Money
 from epay.ports import UpsertOutcome
 from epay.schemas import AmountText, InvoiceNumber, IsoDate, IssuerCode, SubscriptionCode
-from epay.store import Store
 
 MAX_LINE_BYTES = 8192
 MIN_INVOICE_ID_KEY_BYTES = 32
@@ -176,9 +176,9 @@ def invoice_id_key() -> bytes:
     return key
 
 
-def check_invoice_id_key(store: Store, id_key: bytes, now: int) -> None:
+def check_invoice_id_key(invoices: DynamoInvoiceStore, id_key: bytes, now: int) -> None:
     """Stop unless `id_key` made the table's invoice ids (recording it if the table has none yet)."""
-    if store.claim_invoice_id_key(invoice_id_key_fingerprint(id_key), now) is not None:
+    if invoices.claim_invoice_id_key(invoice_id_key_fingerprint(id_key), now) is not None:
         raise InvoiceIdKeyProblem(
             "this table's invoice ids were made with another EPAY_INVOICE_ID_KEY; loading with this one would list "
             "every invoice twice. Use the table's key (in AWS: the stack's invoice-id-key secret; `epay serve` draws "
@@ -186,11 +186,13 @@ def check_invoice_id_key(store: Store, id_key: bytes, now: int) -> None:
         )
 
 
-def load_invoices(store: Store, invoices: list[Invoice], now: int, id_key: bytes) -> Counter[UpsertOutcome]:
+def load_invoices(
+    store: DynamoInvoiceStore, invoices: list[Invoice], now: int, id_key: bytes
+) -> Counter[UpsertOutcome]:
     """Upsert every invoice; paid and currently held invoices are left as they are. Returns the outcomes.
 
     `invoices` carry ids made with `id_key`. One still stored under its legacy id is moved to its keyed id in one
-    transaction (`Store.replace_legacy_invoice`), so a reload never shows a payer the same invoice twice.
+    transaction (`DynamoInvoiceStore.replace_legacy_invoice`), so a reload never shows a payer the same invoice twice.
     """
     check_invoice_id_key(store, id_key, now)
     legacy_ids = {

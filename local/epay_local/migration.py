@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from epay.adapters.dynamodb.invoices import DynamoInvoiceStore, MoveOutcome
+from epay.adapters.dynamodb.payments import DynamoPaymentStore
 from epay.invoices import Invoice, invoice_id_for, legacy_invoice_id_for
 from epay.payments import Payment
 from epay.ports import PaymentChanged
-from epay.store import MoveOutcome, Store
 from epay_local.loader import check_invoice_id_key
 
 _ATTEMPTS = 3
@@ -90,7 +91,14 @@ def _with_lines_renamed(payment: Payment, renamed: dict[str, str]) -> Payment:
     return replace(payment, lines=lines, version=payment.version + 1)
 
 
-def _migrate_payment(store: Store, payment: Payment, id_key: bytes, now: int, report: MigrationReport) -> set[str]:
+def _migrate_payment(
+    invoices: DynamoInvoiceStore,
+    payments: DynamoPaymentStore,
+    payment: Payment,
+    id_key: bytes,
+    now: int,
+    report: MigrationReport,
+) -> set[str]:
     """Rename the lines of a payment that is no longer live, moving its legacy invoices with them.
 
     Returns the keyed ids of the invoices moved. Those left under a legacy id (held by another, live payment; or
@@ -108,10 +116,10 @@ def _migrate_payment(store: Store, payment: Payment, id_key: bytes, now: int, re
             report.wait_for(current.expires_at)
             return set()
         try:
-            outcomes = store.move_invoices(renamed, now, (current, _with_lines_renamed(current, renamed)))
+            outcomes = invoices.move_invoices(renamed, now, (current, _with_lines_renamed(current, renamed)))
         except PaymentChanged:
             # A callback or a cancel moved it since it was read: read it again, decide again.
-            current = store.get_payment(current.payment_id)
+            current = payments.get_payment(current.payment_id)
             continue
         report.payments_rewritten += 1
         moved = {renamed[old] for old, outcome in outcomes.items() if outcome is MoveOutcome.MOVED}
@@ -120,14 +128,16 @@ def _migrate_payment(store: Store, payment: Payment, id_key: bytes, now: int, re
     raise PaymentChanged(payment.payment_id)
 
 
-def migrate_invoice_ids(store: Store, id_key: bytes, now: int) -> MigrationReport:
+def migrate_invoice_ids(
+    invoices: DynamoInvoiceStore, payments: DynamoPaymentStore, id_key: bytes, now: int
+) -> MigrationReport:
     """Move what can be moved now (see the module's description); run again until the report is complete."""
-    check_invoice_id_key(store, id_key, now)
+    check_invoice_id_key(invoices, id_key, now)
     report = MigrationReport()
     moved_with_payments: set[str] = set()
-    for payment in store.scan_payments():
-        moved_with_payments |= _migrate_payment(store, payment, id_key, now, report)
-    for invoice in store.scan_invoices():
+    for payment in payments.scan_payments():
+        moved_with_payments |= _migrate_payment(invoices, payments, payment, id_key, now, report)
+    for invoice in invoices.scan_invoices():
         legacy_id, keyed_id = _ids(invoice, id_key)
         if keyed_id in moved_with_payments:
             continue
@@ -140,5 +150,5 @@ def migrate_invoice_ids(store: Store, id_key: bytes, now: int) -> MigrationRepor
             report.wait_for(hold.expires_at)
         else:
             # GONE: moved since the scan read it (by a loader): it is under its keyed id now.
-            report.count(store.move_invoices({legacy_id: keyed_id}, now)[legacy_id])
+            report.count(invoices.move_invoices({legacy_id: keyed_id}, now)[legacy_id])
     return report

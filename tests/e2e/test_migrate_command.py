@@ -7,8 +7,8 @@ import subprocess
 import boto3
 import pytest
 
+from epay.adapters.dynamodb.invoices import DynamoInvoiceStore
 from epay.invoices import invoice_id_for
-from epay.store import Store
 from epay_local.tables import ensure_tables, local_table_names
 from tests.support.factories import an_invoice, under_legacy_id
 from tests.support.leaks import SERVE_SECRETS
@@ -36,7 +36,7 @@ def test_the_command_moves_legacy_invoices_then_says_it_is_complete():
             "dynamodb", endpoint_url=endpoint, region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x"
         )
         ensure_tables(client, local_table_names({"EPAY_TABLE": "epay"}))
-        store = Store(client, "epay", "epay-rate-limits")
+        store = DynamoInvoiceStore(client, "epay")
         invoices = [an_invoice("MG01", number=f"M-{index}") for index in range(3)]
         for invoice in invoices:
             store.upsert_invoice(under_legacy_id(invoice), 1_795_000_000)

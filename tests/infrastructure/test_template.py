@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from epay.store import NUMBER_INDEX, UNPAID_INDEX
+from epay.adapters.dynamodb.invoices import NUMBER_INDEX, UNPAID_INDEX
 from epay_local.openapi_build import DOCUMENT_PATH, render_document
 from epay_local.template import PROJECT_ROOT, load_template, routes, table_definitions
 

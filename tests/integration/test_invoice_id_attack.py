@@ -46,7 +46,7 @@ def exposed(dynamodb, monkeypatch):
         for number in ("F-2026-000123", "F-2026-000187")
     ]
     key = INVOICE_ID_KEY.encode()
-    load_invoices(runtime.store(), parse_invoice_lines(lines, key), clock.now, key)
+    load_invoices(runtime.invoice_store(), parse_invoice_lines(lines, key), clock.now, key)
     chosen = stored_invoice(sorted(search(CODE))[0])
     view = payment(start_payment([chosen])["payment_id"])
     from_view = [(line["invoice_id"], view["issuer"]["code"], line["invoice_number"]) for line in view["invoices"]]

@@ -24,6 +24,7 @@ from tests.support.factories import (
 from tests.support.payments import (
     CODE,
     freeze_clock,
+    invoice_if_stored,
     pay_by_card,
     payment,
     search,
@@ -44,7 +45,7 @@ def stored_before_issue_9(*invoices):
     """Invoices as a release before issue 9 loaded them: under their unkeyed id."""
     legacy = [under_legacy_id(invoice) for invoice in invoices]
     for invoice in legacy:
-        runtime.store().upsert_invoice(invoice, 1_795_000_000)
+        runtime.invoice_store().upsert_invoice(invoice, 1_795_000_000)
     return legacy
 
 
@@ -53,11 +54,11 @@ def keyed_id(invoice):
 
 
 def stored(invoice_id):
-    return runtime.store().get_invoice(invoice_id)
+    return invoice_if_stored(invoice_id)
 
 
 def migrate(frozen):
-    return migrate_invoice_ids(runtime.store(), KEY, frozen.now)
+    return migrate_invoice_ids(runtime.invoice_store(), runtime.payment_store(), KEY, frozen.now)
 
 
 def table_items(dynamodb):
@@ -167,7 +168,7 @@ def test_running_it_again_changes_nothing(dynamodb, frozen):
 
 def test_an_interrupted_run_leaves_every_invoice_listed_once_and_the_next_run_finishes(dynamodb, frozen, monkeypatch):
     invoices = stored_before_issue_9(*(an_invoice(CODE, number=f"F-{index}") for index in range(6)))
-    store = runtime.store()
+    store = runtime.invoice_store()
     move = store.move_invoices
     calls = []
 
@@ -193,7 +194,7 @@ def test_an_interrupted_run_leaves_every_invoice_listed_once_and_the_next_run_fi
 def test_an_invoice_stored_under_both_ids_is_left_for_an_operator(dynamodb, frozen):
     invoice = an_invoice(CODE, number="F-1")
     stored_before_issue_9(invoice)
-    runtime.store().upsert_invoice(invoice, frozen.now)
+    runtime.invoice_store().upsert_invoice(invoice, frozen.now)
     report = migrate(frozen)
     assert report.invoices_under_both_ids == 1
     assert report.needs_operator
@@ -204,7 +205,7 @@ def test_an_invoice_stored_under_both_ids_is_left_for_an_operator(dynamodb, froz
 def test_an_invoice_under_an_id_of_another_key_is_left_for_an_operator(dynamodb, frozen):
     invoice = an_invoice(CODE, number="F-1")
     foreign = replace(invoice, invoice_id=invoice_id_for(b"x" * 32, CODE, "ANP", "F-1"))
-    runtime.store().upsert_invoice(foreign, frozen.now)
+    runtime.invoice_store().upsert_invoice(foreign, frozen.now)
     report = migrate(frozen)
     assert report.invoices_under_unknown_ids == 1
     assert report.needs_operator
@@ -213,7 +214,7 @@ def test_an_invoice_under_an_id_of_another_key_is_left_for_an_operator(dynamodb,
 
 def test_payments_without_legacy_ids_are_not_touched(dynamodb, frozen):
     invoice = an_invoice(CODE, number="F-1")
-    runtime.store().upsert_invoice(invoice, frozen.now)
+    runtime.invoice_store().upsert_invoice(invoice, frozen.now)
     start_payment([invoice])
     before = stored_payments()
     report = migrate(frozen)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from epay import callbacks, clock, runtime
-from epay import store as store_module
+from epay.adapters.dynamodb import payments as payment_store_module
 from epay.invoices import InvoiceStatus
 from epay.payments import PaymentStatus
 from tests.conftest import TEST_ENVIRONMENT
@@ -62,7 +62,7 @@ def counted(monkeypatch) -> list[str]:
 
 
 def stored(payment_id: str):
-    found = runtime.store().get_payment(payment_id)
+    found = runtime.payment_store().get_payment(payment_id)
     assert found is not None
     return found
 
@@ -70,7 +70,7 @@ def stored(payment_id: str):
 def concurrently_committed(monkeypatch, payment_id: str, copy: Callable[[], Any]) -> list[Any]:
     """Make the next read of `payment_id` return the payment as it was, after `copy` (a concurrent delivery of the
     same notification) has committed: the interleaving in which the review saw wrong answers."""
-    store = runtime.store()
+    store = runtime.payment_store()
     real_read = store.get_payment
     answers: list[Any] = []
     pending = [copy]
@@ -237,7 +237,7 @@ def broken_read(*_: Any) -> None:
 
 def test_a_deterministic_failure_is_final_for_m2t_never_a_retry(dynamodb, frozen, monkeypatch, counted):
     created = start_payment(given_invoices(an_invoice(CODE, amount="100.00")), "M2T", "CARD")
-    monkeypatch.setattr(runtime.store(), "get_payment", broken_read)
+    monkeypatch.setattr(runtime.payment_store(), "get_payment", broken_read)
     status, _ = json_answer(post_m2t(m2t_notification(created["payment_id"], "PAID", "100.00")))
     assert 400 <= status < 500
     assert "CallbackFailed" in counted
@@ -245,14 +245,14 @@ def test_a_deterministic_failure_is_final_for_m2t_never_a_retry(dynamodb, frozen
 
 def test_a_deterministic_failure_is_final_for_fatourati_and_the_bank_takes_nothing(dynamodb, frozen, monkeypatch):
     created = start_payment(given_invoices(an_invoice(CODE, amount="100.00")), "CMI", "FATOURATI")
-    monkeypatch.setattr(runtime.store(), "get_payment", broken_read)
+    monkeypatch.setattr(runtime.payment_store(), "get_payment", broken_read)
     answer = json_answer(post_fatourati("confirm", confirmation(created["reference"]["code"], "100.00")))
     assert answer == (410, {"code": "410"})
 
 
 def test_a_deterministic_failure_is_final_for_cmi(dynamodb, frozen, monkeypatch):
     created = start_payment(given_invoices(an_invoice(CODE, amount="100.00")), "CMI", "CARD")
-    monkeypatch.setattr(runtime.store(), "get_payment", broken_read)
+    monkeypatch.setattr(runtime.payment_store(), "get_payment", broken_read)
     status, body = cmi_answer(post_cmi(cmi_callback(created)))
     assert (status < 500, body) == (True, "FAILURE")
 
@@ -335,7 +335,7 @@ def unmatched_items(client) -> list[dict[str, Any]]:
 
 def test_forged_callbacks_are_spread_expire_and_are_only_counted_past_a_bound(dynamodb, frozen, monkeypatch):
     # Given a bound of 3 kept per shard and day
-    monkeypatch.setattr(store_module, "UNMATCHED_KEPT_PER_SHARD", 3)
+    monkeypatch.setattr(payment_store_module, "UNMATCHED_KEPT_PER_SHARD", 3)
     # When 40 callbacks with a wrong signature arrive (each a different body)
     for index in range(40):
         post_m2t(m2t_notification(f"PAY-FORGED-{index}", "PAID", "1.00"), "t=1,v1=00")

@@ -277,7 +277,7 @@ def test_a_refused_payment_leaves_no_hold_on_any_invoice(dynamodb, frozen):
 def test_an_invoice_taken_between_the_checks_and_the_hold_leaves_no_hold_on_the_others(dynamodb, frozen, monkeypatch):
     # Given another payment takes one invoice just after this request read them all as payable
     free, contested = given_invoices(an_invoice(CODE), an_invoice(CODE))
-    store = runtime.store()
+    store = runtime.invoice_store()
     read_invoices = store.get_invoices
 
     def read_then_lose_the_race(invoice_ids):

@@ -17,10 +17,10 @@ def search(body=None, **event_options):
 
 
 @pytest.fixture
-def loaded(store):
+def loaded(invoice_store):
     def load(*invoices):
         for invoice in invoices:
-            store.upsert_invoice(invoice, NOW)
+            invoice_store.upsert_invoice(invoice, NOW)
         return invoices
 
     return load

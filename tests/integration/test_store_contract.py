@@ -48,7 +48,7 @@ def stores(request: pytest.FixtureRequest) -> tuple[Any, Any]:
     """(invoice store, payment store) of one kind."""
     if request.param == "dynamodb":
         request.getfixturevalue("dynamodb")
-        return runtime.store(), runtime.store()
+        return runtime.invoice_store(), runtime.payment_store()
     return in_memory_stores()
 
 

@@ -136,8 +136,7 @@ UNDER_REVIEW = replace(
 
 def stores() -> tuple[Any, Any, Any]:
     """(invoices, payments, counters) over the test tables."""
-    store = runtime.store()
-    return store, store, store
+    return runtime.invoice_store(), runtime.payment_store(), runtime.counters()
 
 
 def the_day_they_record() -> None:

@@ -63,7 +63,8 @@ class PaymentLifecycle(RuleBasedStateMachine):
         ensure_tables(client, local_table_names(dict(TEST_ENVIRONMENT)))
         runtime.reset()
         self.client = client
-        self.store = runtime.store()
+        self.invoice_store = runtime.invoice_store()
+        self.payment_store = runtime.payment_store()
         self.payments_service = runtime.payment_service()
         self.callbacks = runtime.callback_service()
         self.now = START
@@ -77,7 +78,7 @@ class PaymentLifecycle(RuleBasedStateMachine):
             for index, issuer in enumerate(["ANP", "ANP", "ANP", "MARSA", "MARSA", "MARSA"])
         ]
         for invoice in self.invoices:
-            self.store.upsert_invoice(invoice, self.now)
+            self.invoice_store.upsert_invoice(invoice, self.now)
 
     def teardown(self) -> None:
         self.mock.stop()
@@ -137,7 +138,7 @@ class PaymentLifecycle(RuleBasedStateMachine):
 
     @rule(payment_id=payments, approved=st.booleans(), right_amount=st.booleans())
     def cmi_callback(self, payment_id: str, approved: bool, right_amount: bool) -> None:
-        payment = self.store.get_payment(payment_id) if payment_id else None
+        payment = self.payment_store.get_payment(payment_id) if payment_id else None
         amount = str(payment.amount) if payment and right_amount else "1.00"
         transaction = f"T-{payment_id[-6:]}-{int(approved)}"
         status = self.send("cmi", self.cmi_body(payment_id, amount, approved=approved, transaction=transaction), None)
@@ -168,7 +169,7 @@ class PaymentLifecycle(RuleBasedStateMachine):
         right_amount=st.booleans(),
     )
     def m2t_notification(self, payment_id: str, status: str, right_amount: bool) -> None:
-        payment = self.store.get_payment(payment_id) if payment_id else None
+        payment = self.payment_store.get_payment(payment_id) if payment_id else None
         amount = str(payment.amount) if payment and right_amount else "1.00"
         body = self.m2t_body(payment_id, status, amount, event_id=f"evt-{len(self.sent)}")
         self.send("m2t", body, sign_body(M2T_KEY, body, self.now))
@@ -189,7 +190,7 @@ class PaymentLifecycle(RuleBasedStateMachine):
 
     @rule(payment_id=payments, right_amount=st.booleans(), transaction=st.sampled_from(["FT-1", "FT-2", "FT-3"]))
     def fatourati_confirmation(self, payment_id: str, right_amount: bool, transaction: str) -> None:
-        payment = self.store.get_payment(payment_id) if payment_id else None
+        payment = self.payment_store.get_payment(payment_id) if payment_id else None
         if payment is None or payment.reference is None:
             return
         body = self.fatourati_body(payment.reference.code, transaction, str(payment.amount) if right_amount else "1.00")
@@ -219,12 +220,12 @@ class PaymentLifecycle(RuleBasedStateMachine):
     def the_issuer_reloads_an_invoice(self, index: int, centimes: int) -> None:
         """The issuer's file again, with another amount: applied only if the invoice is unpaid and not held."""
         reloaded = replace(self.invoices[index], amount=Money(centimes))
-        if self.store.upsert_invoice(reloaded, self.now) is UpsertOutcome.WRITTEN:
+        if self.invoice_store.upsert_invoice(reloaded, self.now) is UpsertOutcome.WRITTEN:
             self.invoices[index] = reloaded
 
     @rule(payment_id=payments, gateway=st.sampled_from(["cmi", "m2t", "fatourati"]))
     def a_success_is_delivered_twice_at_once(self, payment_id: str, gateway: str) -> None:
-        payment = self.store.get_payment(payment_id) if payment_id else None
+        payment = self.payment_store.get_payment(payment_id) if payment_id else None
         if payment is None:
             return
         if gateway == "cmi":
@@ -237,7 +238,7 @@ class PaymentLifecycle(RuleBasedStateMachine):
             return
         key = {"cmi": CMI_KEY.encode(), "m2t": M2T_KEY, "fatourati": FATOURATI_KEY}[gateway]
         signature = sign_body(key, body, self.now)
-        real_read = self.store.get_payment
+        real_read = self.payment_store.get_payment
         copies: list[tuple[int, Any]] = []
         pending = [lambda: self.deliver(gateway, body, signature)]
 
@@ -247,11 +248,11 @@ class PaymentLifecycle(RuleBasedStateMachine):
                 copies.append(pending.pop()())
             return found
 
-        self.store.get_payment = read  # type: ignore[method-assign]
+        self.payment_store.get_payment = read  # type: ignore[method-assign]
         try:
             first = self.deliver(gateway, body, signature)
         finally:
-            del self.store.get_payment
+            del self.payment_store.get_payment
         (copy,) = copies
         applied = {"cmi": (200, "ACTION=POSTAUTH"), "m2t": (200, {"status": "OK"}), "fatourati": (200, {"code": "000"})}
         duplicate = {"cmi": applied["cmi"], "m2t": applied["m2t"], "fatourati": (200, {"code": "301"})}
@@ -285,10 +286,10 @@ class PaymentLifecycle(RuleBasedStateMachine):
 
     def snapshot(self) -> tuple[list[Any], list[Any], set[str]]:
         """Every payment and invoice as stored, and what a search lists, read once per step."""
-        from epay.store import _payment_from_item, invoice_from_item
+        from epay.adapters.dynamodb.items import invoice_from_item, payment_from_item
 
         items = self.client.scan(TableName=TEST_ENVIRONMENT["EPAY_TABLE"], ConsistentRead=True)["Items"]
-        payments = [_payment_from_item(item) for item in items if item["sk"]["S"] == "PAYMENT"]
+        payments = [payment_from_item(item) for item in items if item["sk"]["S"] == "PAYMENT"]
         invoices = [invoice_from_item(item) for item in items if item["sk"]["S"] == "INVOICE"]
         return payments, invoices, self.listed_ids()
 
@@ -297,7 +298,7 @@ class PaymentLifecycle(RuleBasedStateMachine):
 
     def listed_ids(self) -> set[str]:
         criteria = criteria_from(SearchRequest(subscription_code=CODE))
-        return {invoice.invoice_id for invoice in self.store.read_unpaid(criteria, None, 100).invoices}
+        return {invoice.invoice_id for invoice in self.invoice_store.read_unpaid(criteria, None, 100).invoices}
 
     # -- invariants -----------------------------------------------------------------------------------------
 

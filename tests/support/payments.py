@@ -93,12 +93,17 @@ def iso(epoch_seconds: int) -> str:
 def given_invoices(*invoices: Invoice) -> tuple[Invoice, ...]:
     """Load invoices as the operator's file does (the `dynamodb` fixture must be active)."""
     for invoice in invoices:
-        runtime.store().upsert_invoice(invoice, clock.now())
+        runtime.invoice_store().upsert_invoice(invoice, clock.now())
     return invoices
 
 
+def invoice_if_stored(invoice_id: str) -> Invoice | None:
+    """The invoice stored under `invoice_id`, read as the use cases read invoices; None when there is none."""
+    return runtime.invoice_store().get_invoices([invoice_id]).get(invoice_id)
+
+
 def stored_invoice(invoice_id: str) -> Invoice:
-    invoice = runtime.store().get_invoice(invoice_id)
+    invoice = invoice_if_stored(invoice_id)
     assert invoice is not None, f"invoice {invoice_id} is not stored"
     return invoice
 
@@ -272,7 +277,7 @@ def fail_transactions(monkeypatch: pytest.MonkeyPatch, error: ClientError) -> No
     def failing(**_: Any) -> None:
         raise error
 
-    monkeypatch.setattr(runtime.store().client, "transact_write_items", failing)
+    monkeypatch.setattr(runtime.dynamodb(), "transact_write_items", failing)
 
 
 # -- CMI ------------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Any internet socket or name lookup fails the test, even when the code under test catches the error (a callback
 answers every exception in the gateway's format, so a raised error alone could pass unnoticed). Unit tests of the
-use cases run on the in-memory stores of `tests/support/fakes.py`; the moto-backed `dynamodb` and `store` fixtures
+use cases run on the in-memory stores of `tests/support/fakes.py`; the moto-backed `dynamodb` and `invoice_store` fixtures
 of tests/conftest.py belong to tests/integration and are refused here.
 """
 
@@ -58,5 +58,5 @@ def dynamodb() -> None:
 
 
 @pytest.fixture
-def store() -> None:
+def invoice_store() -> None:
     pytest.fail("tests/unit runs on the in-memory stores (tests/support/fakes.py), not on moto: use tests/integration")

@@ -1,5 +1,5 @@
 """E-Paiement pour un tiers: the domain shared by the three Lambda functions.
 
 Money, invoices, payments and their state machine, the search cursor, the gateway adapters (pure) and the
-store (the only module that speaks DynamoDB).
+stores (`adapters.dynamodb`, the only code that speaks DynamoDB).
 """

@@ -1,10 +1,10 @@
 """The small protocols the use cases talk to, and what they may raise.
 
 Each aggregate has its own store: invoices, payments (with their callback evidence and unapplied funds), counters.
-`epay.store.Store` implements them over DynamoDB; `tests/support/fakes.py` implements them in memory, and
-`tests/integration/test_store_contract.py` runs the same specification against both. Every method that changes
-several items is all-or-nothing, and its conditions are the state machine's: an exception below means nothing
-was written.
+`epay.adapters.dynamodb` implements them over DynamoDB, one module per aggregate; `tests/support/fakes.py` implements
+them in memory, and `tests/integration/test_store_contract.py` runs the same specification against both. Every
+method that changes several items is all-or-nothing, and its conditions are the state machine's: an exception below
+means nothing was written.
 """
 
 from __future__ import annotations

@@ -12,27 +12,42 @@ from typing import TYPE_CHECKING, Any
 from epay.config import secret, settings
 
 if TYPE_CHECKING:
+    from epay.adapters.dynamodb.counters import DynamoCounters
+    from epay.adapters.dynamodb.invoices import DynamoInvoiceStore
+    from epay.adapters.dynamodb.payments import DynamoPaymentStore
     from epay.callbacks import CallbackService
     from epay.gateways.registry import GatewayRegistry
     from epay.idempotency import IdempotentCall
     from epay.lookup import InvoiceLookup
     from epay.payment_service import PaymentService
-    from epay.store import Store
 
 
 @cache
 def dynamodb() -> Any:
-    from epay.store import client_factory
+    from epay.adapters.dynamodb.client import client_factory
 
     return client_factory(settings().dynamodb_endpoint)()
 
 
 @cache
-def store() -> Store:
-    from epay.store import Store
+def invoice_store() -> DynamoInvoiceStore:
+    from epay.adapters.dynamodb.invoices import DynamoInvoiceStore
 
-    config = settings()
-    return Store(dynamodb(), config.table, config.rate_limit_table)
+    return DynamoInvoiceStore(dynamodb(), settings().table)
+
+
+@cache
+def payment_store() -> DynamoPaymentStore:
+    from epay.adapters.dynamodb.payments import DynamoPaymentStore
+
+    return DynamoPaymentStore(dynamodb(), settings().table)
+
+
+@cache
+def counters() -> DynamoCounters:
+    from epay.adapters.dynamodb.counters import DynamoCounters
+
+    return DynamoCounters(dynamodb(), settings().rate_limit_table)
 
 
 @cache
@@ -49,10 +64,14 @@ def invoice_lookup() -> InvoiceLookup:
 
     config = settings()
     return InvoiceLookup(
-        reader=store(),
+        reader=invoice_store(),
         cursors=CursorCodec(service_key(), config.cursor_ttl_seconds),
         limiter=RateLimiter(
-            store(), "lookup", config.lookup_limit_per_minute, service_key(), miss_limit=config.lookup_misses_per_hour
+            counters(),
+            "lookup",
+            config.lookup_limit_per_minute,
+            service_key(),
+            miss_limit=config.lookup_misses_per_hour,
         ),
     )
 
@@ -82,10 +101,10 @@ def payment_service() -> PaymentService:
 
     config = settings()
     return PaymentService(
-        invoices=store(),
-        payments=store(),
+        invoices=invoice_store(),
+        payments=payment_store(),
         limiter=RateLimiter(
-            store(),
+            counters(),
             "payment",
             config.payment_limit_per_minute,
             service_key(),
@@ -100,7 +119,7 @@ def payment_service() -> PaymentService:
 def callback_service() -> CallbackService:
     from epay.callbacks import CallbackService
 
-    return CallbackService(invoices=store(), payments=store(), settings=settings(), gateways=gateways())
+    return CallbackService(invoices=invoice_store(), payments=payment_store(), settings=settings(), gateways=gateways())
 
 
 @cache
@@ -117,7 +136,9 @@ def reset() -> None:
     config.reset()
     for built in (
         dynamodb,
-        store,
+        invoice_store,
+        payment_store,
+        counters,
         service_key,
         invoice_lookup,
         gateways,
