@@ -163,6 +163,7 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  page:     {base}/")
     print(f"  API:      {base}/v1/invoices/search  (OpenAPI: {base}/v1/openapi.json)")
     print(f"  gateways: CMI, M2T and Fatourati simulators under {base}/_sim/ (bank channel: {base}/_sim/fatourati)")
+    print(f"            their merchant APIs: {base}/_sim/cmi/api, {base}/_sim/m2t/orders/{{status,refund}}")
     print(f"  storage:  {store_label}")
     if args.demo:
         print("  demo subscription codes:")
