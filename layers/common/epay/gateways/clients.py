@@ -6,8 +6,10 @@ Each call is one `POST` with the standard library (`http.client`, nothing added 
 whole exchange, no retry (the next recovery pass asks again), no redirect followed, no proxy taken from the
 environment, TLS verified, and an answer read up to 64 KiB. Whatever goes wrong — a timeout, a refused connection,
 a redirect, a 5xx or any status the contract does not document, an unreadable, unsigned or stale answer — comes
-back as a `NoAnswer`, never as an exception. Logs name the gateway, the operation, the order and the outcome; never
-a body (payer data) nor a credential.
+back as a `NoAnswer`, never as an exception. (A `ValueError` is raised only for what the contract cannot carry at
+all — an order id outside `[A-Za-z0-9-]{1,64}`, a refund id outside `[A-Za-z0-9._-]{1,64}`, a credential with a
+control character — a caller's or a configuration's bug, before anything is sent.) Logs name the gateway, the
+operation, the order and the outcome; never a body (payer data) nor a credential.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from epay.gateways.cmi_api import (
     CmiOperationAnswer,
     CmiStatusAnswer,
 )
-from epay.gateways.m2t_api import M2tApiOperation, M2tRefundAnswer, M2tStatusAnswer
+from epay.gateways.m2t_api import M2tRefundAnswer, M2tStatusAnswer
 from epay.gateways.protocol import NoAnswer, NoAnswerReason
 from epay.money import Money
 from epay.observability import logger
@@ -287,12 +289,4 @@ def _transport(
         return Failure(NoAnswerReason.UNREACHABLE, type(error).__name__)
 
 
-__all__ = [
-    "TIMEOUT_SECONDS",
-    "CmiApiClient",
-    "Failure",
-    "HttpAnswer",
-    "M2tApiClient",
-    "M2tApiOperation",
-    "post",
-]
+__all__ = ["TIMEOUT_SECONDS", "CmiApiClient", "Failure", "HttpAnswer", "M2tApiClient", "Transport", "post"]

@@ -138,8 +138,14 @@ class CmiOrderStatus:
 
     @property
     def reported_amount(self) -> Money | None:
-        """The amount a success reports: what was authorised (`A`), what was taken (`C`, `S`)."""
-        return self.amount if self.trans_stat is TransStat.AUTHORISED else self.captured if self.confirmation else None
+        """The amount a success reports: what was authorised (`A`), what was taken (`C`, `S`); None otherwise."""
+        match self.confirmation:
+            case Confirmation.AUTHORISED:
+                return self.amount
+            case Confirmation.TAKEN:
+                return self.captured
+            case _:
+                return None
 
     def as_notice(self) -> Notice | None:
         """The notice CMI's callback would have produced for this state, or None when there is nothing to apply.
