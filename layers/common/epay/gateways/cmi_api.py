@@ -25,6 +25,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
+from epay.error_catalogue import declined_last_error
 from epay.gateways.cmi import CURRENCY_MAD, NAME, notice_fingerprint
 from epay.gateways.common import printable_reason
 from epay.gateways.protocol import Confirmation, Kind, NoAnswer, NoAnswerReason, Notice
@@ -100,12 +101,6 @@ _CONFIRMATIONS = {
     TransStat.CAPTURED: Confirmation.TAKEN,
     TransStat.SALE: Confirmation.TAKEN,
 }
-_MEANINGS = {
-    TransStat.VOIDED: "annulée",
-    TransStat.CANCELLED: "annulée",
-    TransStat.DECLINED: "refusée",
-    TransStat.ERROR: "en erreur",
-}
 
 
 @dataclass(frozen=True)
@@ -169,9 +164,8 @@ class CmiOrderStatus:
             expected_currency=CURRENCY_MAD,
             transaction_id=self.transaction_id,
             fingerprint=notice_fingerprint(self.order_id, self.transaction_id, code),
-            error=None
-            if success
-            else printable_reason(f"CMI {code}: {self.error_message or _MEANINGS[self.trans_stat]}"),
+            # Worded as a declined callback's (the page reads it the same way), the state in place of a return code.
+            error=None if success else printable_reason(declined_last_error(NAME, code, self.error_message or None)),
         )
 
 
