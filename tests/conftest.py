@@ -34,6 +34,7 @@ TEST_ENVIRONMENT = {
     "EPAY_CMI_STORE_KEY": "test-cmi-store-key",
     "EPAY_M2T_SECRET": "test-m2t-secret",
     "EPAY_FATOURATI_SECRET": "test-fatourati-secret",
+    "EPAY_CMI_API_PASSWORD": "test-cmi-api-password",
     "EPAY_CMI_CLIENT_ID": "600000000",
     "EPAY_CMI_GATEWAY_URL": "https://testpayment.cmi.co.ma/fim/est3Dgate",
     "EPAY_M2T_MERCHANT_ID": "PORTNET-TEST",
@@ -114,7 +115,11 @@ def logs() -> Iterator[CapturedLogs]:
 
 LEAKS = LeakWatch(
     secrets={
-        *(value for name, value in TEST_ENVIRONMENT.items() if "SECRET" in name or name.endswith("_KEY")),
+        *(
+            value
+            for name, value in TEST_ENVIRONMENT.items()
+            if "SECRET" in name or name.endswith(("_KEY", "_PASSWORD"))
+        ),
         *SERVE_SECRETS.values(),
     },
 )

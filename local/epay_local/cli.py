@@ -38,6 +38,11 @@ def local_environment(host: str, port: int) -> dict[str, str]:
         "EPAY_FATOURATI_SECRET": secrets.token_urlsafe(24),
         "EPAY_CMI_GATEWAY_URL": f"{base}/_sim/cmi/est3Dgate",
         "EPAY_M2T_GATEWAY_URL": f"{base}/_sim/m2t/checkout",
+        # The gateways' merchant APIs (status, capture, void, refund), served by the same simulators.
+        "EPAY_CMI_API_URL": f"{base}/_sim/cmi/api",
+        "EPAY_CMI_API_USER": "epay-local-api",
+        "EPAY_CMI_API_PASSWORD": secrets.token_urlsafe(24),
+        "EPAY_M2T_API_URL": f"{base}/_sim/m2t",
         "POWERTOOLS_METRICS_NAMESPACE": "Epay",
         "POWERTOOLS_SERVICE_NAME": "epay",
     }
@@ -158,6 +163,7 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  page:     {base}/")
     print(f"  API:      {base}/v1/invoices/search  (OpenAPI: {base}/v1/openapi.json)")
     print(f"  gateways: CMI, M2T and Fatourati simulators under {base}/_sim/ (bank channel: {base}/_sim/fatourati)")
+    print(f"            their merchant APIs: {base}/_sim/cmi/api, {base}/_sim/m2t/orders/{{status,refund}}")
     print(f"  storage:  {store_label}")
     if args.demo:
         print("  demo subscription codes:")

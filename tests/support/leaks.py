@@ -19,6 +19,7 @@ SERVE_SECRETS = {
     "EPAY_CMI_STORE_KEY": "serve-cmi-store-key-8f3a",
     "EPAY_M2T_SECRET": "serve-m2t-secret-2c7d",
     "EPAY_FATOURATI_SECRET": "serve-fatourati-secret-6e1b",
+    "EPAY_CMI_API_PASSWORD": "serve-cmi-api-password-3a9f",
 }
 CARD_NUMBERS = ("4000000000000002", "4000 0000 0000 0002")
 LOG_DIR = Path(__file__).resolve().parents[2] / "test-output" / "logs"

@@ -36,6 +36,10 @@ class Settings(BaseModel):
     cmi_gateway_url: str = "https://testpayment.cmi.co.ma/fim/est3Dgate"
     m2t_merchant_id: str = "PORTNET-TEST"
     m2t_gateway_url: str = "https://checkout.amanpay.ma/checkout"
+    # The merchant APIs (gateways.md); the CMI API password is the secret `cmi_api_password`.
+    cmi_api_user: str = ""
+    cmi_api_url: str = "https://testpayment.cmi.co.ma/fim/api"
+    m2t_api_url: str = "https://checkout.amanpay.ma/api"
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:

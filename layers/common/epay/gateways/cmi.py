@@ -240,6 +240,15 @@ class CmiResult:
         return "|".join(_escape(part) for part in (self.oid, self.transaction_id, self.proc_return_code))
 
 
+def notice_fingerprint(oid: str, transaction_id: str, proc_return_code: str) -> str:
+    """The `Notice.fingerprint` of a CMI report: `CMI|oid|TransId|ProcReturnCode`, each part escaped as in the HASH.
+
+    The callback's notices carry it, and so do the notices made from a status answer (`cmi_api`), so that the
+    engine recognises the same approved transaction reported both ways as one report.
+    """
+    return "|".join(["CMI", *(_escape(part) for part in (oid, transaction_id, proc_return_code))])
+
+
 def _fold(name: str) -> str:
     return name.translate(_ASCII_UPPER)
 
@@ -475,7 +484,7 @@ class CmiCallbackRoute:
             currency=result.currency,
             expected_currency=CURRENCY_MAD,
             transaction_id=result.transaction_id,
-            fingerprint=f"CMI|{result.fingerprint}",
+            fingerprint=notice_fingerprint(result.oid, result.transaction_id, result.proc_return_code),
             error=None
             if result.approved
             else printable_reason(declined_last_error(NAME, result.proc_return_code, result.error_message)),

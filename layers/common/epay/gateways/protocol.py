@@ -10,6 +10,9 @@ Two small vocabularies carry what differs between gateways, and they are matched
 that strict mypy names every place a new kind of gateway behaviour must be handled:
 - `MethodKind`: how a payment method collects the money;
 - `Confirmation`: what a verified success from a callback route means for the money.
+
+The merchant APIs (status, capture, void, refund: `cmi_api`, `m2t_api`, called by `clients`) may also not answer:
+`NoAnswer` is that outcome, whatever the cause, so a caller never has to guess from an exception.
 """
 
 from __future__ import annotations
@@ -160,6 +163,31 @@ class Refusal:
     signature_failed: bool = False
     # Field names worth logging (never values), for refusals of verified callbacks.
     fields: str | None = None
+
+
+class NoAnswerReason(StrEnum):
+    """Why a merchant API call gave nothing to act on."""
+
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"  # refused connection, name lookup, TLS, a connection cut mid-answer
+    HTTP_STATUS = "unexpected HTTP status"  # a redirect, a 5xx, any status the contract does not document
+    UNREADABLE = "unreadable answer"  # not the contract's format, about another order, too large
+    UNSIGNED = "unsigned, wrongly signed or stale answer"  # M2T: believed only when signed, within 300 s
+    REFUSED = "request refused"  # CMI answered `Error` to a status query: its state stays unknown
+
+
+@dataclass(frozen=True)
+class NoAnswer:
+    """A merchant API call that said nothing the service may act on: the caller changes nothing and asks later.
+
+    `detail` is short, printable and free of payer data and credentials (it may be logged).
+    """
+
+    gateway: str
+    operation: str
+    order_id: str
+    reason: NoAnswerReason
+    detail: str = ""
 
 
 class CallbackRoute(Protocol):
