@@ -1,4 +1,4 @@
-"""template.yaml, issue 16: the stack's key for the tables, the secrets and the log groups."""
+"""template.yaml, issue 16: the stack's key, recovery and concurrency."""
 
 from __future__ import annotations
 
@@ -237,3 +237,27 @@ def test_no_policy_of_the_stack_grants_the_key_without_naming_the_service():
         for statement in statements_of(name):
             if statement.get("Effect") == "Allow" and uses(statement):
                 assert "kms:ViaService" in statement["Condition"]["StringEquals"], (name, statement)
+
+
+# -- recovery and concurrency --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(resources_of("AWS::DynamoDB::Table")))
+def test_every_table_that_cannot_be_rebuilt_has_point_in_time_recovery(name):
+    recovery = RESOURCES[name]["Properties"].get("PointInTimeRecoverySpecification", {})
+    if name == "RateLimitTable":
+        # Counters of the current minute or hour, expiring by TTL: nothing to restore.
+        assert not recovery.get("PointInTimeRecoveryEnabled")
+    else:
+        assert recovery == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_every_function_has_reserved_concurrency_and_the_account_keeps_its_unreserved_minimum():
+    reserved = {
+        name: function["Properties"].get("ReservedConcurrentExecutions") for name, function in FUNCTIONS.items()
+    }
+    assert all(isinstance(value, int) and value > 0 for value in reserved.values()), reserved
+    # Lambda keeps 100 of an account's concurrency unreserved: with the default quota of 1,000, 900 can be reserved.
+    # Every function here, with the stage throttling at 100-200 requests/s, needs far less.
+    assert sum(reserved.values()) <= 200, reserved
+    assert reserved["GatewayCallbackFunction"] == 20
