@@ -1,10 +1,10 @@
 """Items of the main table and the domain objects they hold: keys, and one mapping each way per item kind.
 
-Values are put in DynamoDB's typed form, and read back from it, by boto3's `TypeSerializer` and
-`TypeDeserializer`; nothing here builds `{"S": …}` by hand. The deserializer reads every number as a `Decimal`:
-`Attributes.whole` turns it into an `int` (amounts are integer centimes, instants epoch seconds), exactly, and
-refuses a fraction; no number ever becomes a float. The attribute names and types are docs/data-model.md's, the
-same as every earlier release wrote (`tests/integration/test_stored_items.py` reads items captured from them).
+Values are put in DynamoDB's typed form, and read back from it, by one small codec (`codec.py`, held to boto3's
+`TypeSerializer` by its tests); nothing here builds `{"S": …}` by hand. Numbers are read as `int` (amounts are
+integer centimes, instants epoch seconds), exactly, and a fraction is refused; no number ever becomes a float. The
+attribute names and types are docs/data-model.md's, the same as every earlier release wrote
+(`tests/integration/test_stored_items.py` reads items captured from them).
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ import secrets
 import time
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
+from epay.adapters.dynamodb.codec import from_attribute, to_attribute
 from epay.evidence import CallbackEvidence
 from epay.invoices import Hold, Invoice, InvoiceStatus, Issuer, search_text
 from epay.money import Money
@@ -41,18 +39,15 @@ EVIDENCE_TTL_SECONDS = 90 * 86_400
 UNMATCHED_SHARDS = 16
 TTL_ATTRIBUTE = "purge_at"
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 def marshal(attributes: Mapping[str, object]) -> Item:
     """`attributes` in DynamoDB's typed form; a `None` value is left out (the attribute is absent)."""
-    return {name: _serializer.serialize(value) for name, value in attributes.items() if value is not None}
+    return {name: to_attribute(value) for name, value in attributes.items() if value is not None}
 
 
 class Attributes:
-    """A stored item's attributes, each read back into Python (`TypeDeserializer`) when asked for, with the type it
-    must have. Nested maps are read whole."""
+    """A stored item's attributes, each read back into Python (`codec.from_attribute`) when asked for, with the type
+    it must have. Nested maps are read whole."""
 
     __slots__ = ("_attributes", "_typed")
 
@@ -67,7 +62,7 @@ class Attributes:
 
     def _value(self, name: str) -> Any:
         value = self._attributes[name]
-        return _deserializer.deserialize(value) if self._typed else value
+        return from_attribute(value) if self._typed else value
 
     def __contains__(self, name: str) -> bool:
         return name in self._attributes
@@ -85,7 +80,7 @@ class Attributes:
         return self.text(name) if name in self._attributes else None
 
     def whole(self, name: str) -> int:
-        """A number that must be an integer: the `Decimal` read, as an `int`, exactly."""
+        """A number that must be an integer, exactly."""
         return _whole(name, self._value(name))
 
     def optional_whole(self, name: str) -> int | None:
@@ -94,7 +89,7 @@ class Attributes:
     def whole_numbers(self) -> dict[str, int]:
         """Every number attribute, each as an `int`."""
         values = {name: self._value(name) for name in self._attributes}
-        return {name: _whole(name, value) for name, value in values.items() if isinstance(value, Decimal)}
+        return {name: _whole(name, value) for name, value in values.items() if _is_number(value)}
 
     def map(self, name: str) -> Attributes:
         value = self._value(name)
@@ -109,10 +104,14 @@ class Attributes:
         return [Attributes(element, typed=False) for element in value]
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _whole(name: str, value: object) -> int:
-    if not isinstance(value, Decimal) or value != value.to_integral_value():
+    if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} is not a whole number")
-    return int(value)
+    return value
 
 
 # -- keys -----------------------------------------------------------------------------------------------------
