@@ -137,7 +137,7 @@ class Probe:
             setattr(owner, name, classmethod(counted) if isinstance(original, classmethod) else counted)
 
         wrap(botocore.session.Session, "create_client", "DynamoDB/any client created")
-        wrap(config.Settings, "from_environment", "settings parsed", static=True)
+        wrap(config.EnvironmentSettings, "from_environment", "settings parsed", static=True)
         wrap(config, "secret", "secrets read")
         wrap(runtime, "secret", "secrets read")
         try:

@@ -35,6 +35,9 @@ TEST_ENVIRONMENT = {
     "EPAY_M2T_SECRET": "test-m2t-secret",
     "EPAY_FATOURATI_SECRET": "test-fatourati-secret",
     "EPAY_CMI_API_PASSWORD": "test-cmi-api-password",
+    "EPAY_CMI_API_URL": "https://testpayment.cmi.co.ma/fim/api",
+    "EPAY_CMI_API_USER": "portnet-api",
+    "EPAY_M2T_API_URL": "https://checkout.m2t.example/api",
     "EPAY_CMI_CLIENT_ID": "600000000",
     "EPAY_CMI_GATEWAY_URL": "https://testpayment.cmi.co.ma/fim/est3Dgate",
     "EPAY_M2T_MERCHANT_ID": "PORTNET-TEST",
@@ -53,6 +56,8 @@ def test_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(__import__("os").environ):
         if name.startswith("EPAY_"):
             monkeypatch.delenv(name)
+    # Not deployed (epay.config.is_deployed), whatever machine runs the tests.
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
     for name, value in TEST_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     runtime.reset()

@@ -10,12 +10,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from epay import clock, errors, runtime
-from epay.config import settings
 from epay.gateways.protocol import CallbackRequest
 from epay.http import create_api, decode_body, problem_responses, resolve
 from epay.observability import logger, metrics
 from epay.payments import is_payment_id
 from epay.urls import with_query
+
+# What this function reads from its environment: deployed, it refuses to start without it (epay.runtime).
+USE_CASES = (runtime.CALLBACKS,)
+runtime.start(*USE_CASES)
 
 app = create_api()
 
@@ -68,7 +71,7 @@ def _callback(path: str) -> Response[Any]:
 def browser_return(payment_id: str) -> Response[Any]:
     if not is_payment_id(payment_id):
         raise errors.payment_not_found()
-    location = with_query(settings().frontend_url, payment=payment_id)
+    location = with_query(runtime.gateway_settings().frontend_url, payment=payment_id)
     return Response(status_code=303, headers={"Location": location, "Cache-Control": "no-store"}, body="")
 
 

@@ -14,6 +14,10 @@ from epay.http import client_address, create_api, json_response, ok, problem_res
 from epay.observability import logger
 from epay.schemas import SearchRequest, SearchResponse
 
+# What this function reads from its environment: deployed, it refuses to start without it (epay.runtime).
+USE_CASES = (runtime.LOOKUP,)
+runtime.start(*USE_CASES)
+
 app = create_api()
 
 

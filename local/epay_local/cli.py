@@ -11,32 +11,37 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from epay_local.tables import LOCAL_TABLE_NAMES, ensure_tables, local_table_names
 from epay_local.template import PROJECT_ROOT
 
 DEFAULT_REGION = "eu-west-3"
 
 
 def local_environment(host: str, port: int) -> dict[str, str]:
-    """A working local default for every setting (api.md "Configuration"); variables already set win."""
+    """A working local value for every setting (api.md "Configuration"); variables already set win.
+
+    These are the only local defaults: the functions' layer has none for what differs between the local stack and
+    a deployment (epay.config), and a deployed function refuses these values.
+    """
     base = f"http://{host}:{port}"
     return {
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": DEFAULT_REGION,
-        "EPAY_TABLE": "epay",
-        "EPAY_RATE_LIMIT_TABLE": "epay-rate-limits",
-        "EPAY_IDEMPOTENCY_TABLE": "epay-idempotency",
+        **LOCAL_TABLE_NAMES,
         "EPAY_PUBLIC_API_URL": base,
         "EPAY_FRONTEND_URL": f"{base}/",
         "EPAY_CURSOR_SECRET": secrets.token_urlsafe(32),
         # Only the loader uses it. A new key at each start suits the embedded DynamoDB, which starts empty; with
         # EPAY_DYNAMODB_ENDPOINT, set it to keep one across restarts (the loader refuses another key's table).
         "EPAY_INVOICE_ID_KEY": secrets.token_urlsafe(32),
-        # Local gateway keys: the simulators under /_sim/ sign and verify with the same values.
+        # Local gateway keys and merchants: the simulators under /_sim/ sign and verify with the same values.
         "EPAY_CMI_STORE_KEY": secrets.token_urlsafe(24),
         "EPAY_M2T_SECRET": secrets.token_urlsafe(24),
         "EPAY_FATOURATI_SECRET": secrets.token_urlsafe(24),
+        "EPAY_CMI_CLIENT_ID": "600000000",
         "EPAY_CMI_GATEWAY_URL": f"{base}/_sim/cmi/est3Dgate",
+        "EPAY_M2T_MERCHANT_ID": "PORTNET-TEST",
         "EPAY_M2T_GATEWAY_URL": f"{base}/_sim/m2t/checkout",
         # The gateways' merchant APIs (status, capture, void, refund), served by the same simulators.
         "EPAY_CMI_API_URL": f"{base}/_sim/cmi/api",
@@ -114,16 +119,19 @@ def _load(lines: list[bytes], label: str) -> bool:
 
 def _settings_are_valid() -> bool:
     """Refuse to start on a bad setting, naming the variable (not its value: it may be a secret)."""
-    from pydantic import ValidationError
+    from epay import runtime
+    from epay.config import CMI_API_PASSWORD, GatewayApiSettings, InvalidSettings, check
 
-    from epay.config import Settings
-
+    use_cases = (runtime.LOOKUP, runtime.PAYMENTS, runtime.CALLBACKS, runtime.IDEMPOTENCY)
     try:
-        Settings.from_environment()
-    except ValidationError as error:
-        for problem in error.errors(include_input=False, include_url=False):
-            name = "EPAY_" + "_".join(str(part) for part in problem["loc"]).upper()
-            print(f"{name}: {problem['msg']}", file=sys.stderr)
+        # Every function's settings, and the merchant APIs' that the simulators answer.
+        check(
+            [*(model for use_case in use_cases for model in use_case.settings), GatewayApiSettings],
+            [*(which for use_case in use_cases for which in use_case.secrets), CMI_API_PASSWORD],
+        )
+    except InvalidSettings as error:
+        for variable, reason in error.problems:
+            print(f"{variable}: {reason}", file=sys.stderr)
         return False
     return True
 
@@ -133,12 +141,14 @@ def serve(args: argparse.Namespace) -> int:
 
     from werkzeug.serving import make_server
 
+    from epay.config import LOCAL
     from epay_local.demo import DEMO_CODES, demo_lines
     from epay_local.gateway import LocalHttpApi
     from epay_local.simulators import Simulators
-    from epay_local.tables import ensure_tables, local_table_names
 
     apply_defaults(local_environment(args.host, args.port))
+    # Whatever the shell holds, what runs here is the local stack (epay.config.is_deployed).
+    os.environ[LOCAL] = "1"
     if not _settings_are_valid():
         return 2
     # The embedded DynamoDB and this server both log through werkzeug; one line per request is the gateway's.
@@ -190,20 +200,30 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _use_table(args: argparse.Namespace) -> None:
-    """Point the stores at `--table` / `--endpoint-url` (an operator's tool: AWS credentials as usual)."""
+def _use_table(args: argparse.Namespace) -> bool:
+    """Point the stores at `--table` / `--endpoint-url` (an operator's tool: AWS credentials as usual); False after
+    saying what is missing."""
     if args.table:
         os.environ["EPAY_TABLE"] = args.table
     if args.endpoint_url:
         os.environ["EPAY_DYNAMODB_ENDPOINT"] = args.endpoint_url
     os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
     if os.environ.get("EPAY_DYNAMODB_ENDPOINT"):
-        # Local endpoints accept any credentials; real AWS ones come from the usual AWS configuration.
-        apply_defaults({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
+        # Local endpoints accept any credentials, and hold the local stack's table unless told otherwise; real AWS
+        # ones come from the usual AWS configuration, and the stack's table must be named.
+        apply_defaults(
+            {
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "EPAY_TABLE": LOCAL_TABLE_NAMES["EPAY_TABLE"],
+            }
+        )
         # A local endpoint (moto, DynamoDB Local) may be empty: give it the template's tables first.
-        from epay_local.tables import ensure_tables, local_table_names
-
         ensure_tables(_dynamodb_client(), local_table_names(dict(os.environ)))
+    if not os.environ.get("EPAY_TABLE"):
+        print("EPAY_TABLE: required, not set (give --table, e.g. epay-<stage>)", file=sys.stderr)
+        return False
+    return True
 
 
 def load_invoices_command(args: argparse.Namespace) -> int:
@@ -214,7 +234,8 @@ def load_invoices_command(args: argparse.Namespace) -> int:
     records = _parse(path.read_bytes().splitlines(), str(path))
     if records is None:
         return 1
-    _use_table(args)
+    if not _use_table(args):
+        return 2
     return 0 if _write(records, str(path)) else 2
 
 
@@ -225,7 +246,8 @@ def migrate_invoice_ids_command(args: argparse.Namespace) -> int:
     from epay_local.loader import InvoiceIdKeyProblem, invoice_id_key
     from epay_local.migration import migrate_invoice_ids
 
-    _use_table(args)
+    if not _use_table(args):
+        return 2
     try:
         report = migrate_invoice_ids(runtime.invoice_store(), runtime.payment_store(), invoice_id_key(), clock.now())
     except InvoiceIdKeyProblem as problem:

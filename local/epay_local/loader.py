@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, ValidationError, model_validator
 
 from epay.adapters.dynamodb.invoices import DynamoInvoiceStore
-from epay.config import MissingSecret, secret
+from epay.config import INVOICE_ID_KEY, MissingSecret, secret
 from epay.invoices import (
     Invoice,
     InvoiceStatus,
@@ -166,7 +166,7 @@ class InvoiceIdKeyProblem(Exception):
 def invoice_id_key() -> bytes:
     """The invoice-id key, from `EPAY_INVOICE_ID_KEY` or the Secrets Manager secret `EPAY_INVOICE_ID_KEY_ID`."""
     try:
-        key = secret("invoice_id_key")
+        key = secret(INVOICE_ID_KEY)
     except MissingSecret as error:
         raise InvoiceIdKeyProblem(
             "EPAY_INVOICE_ID_KEY (or EPAY_INVOICE_ID_KEY_ID, the Secrets Manager secret) is not configured"

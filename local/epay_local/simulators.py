@@ -31,7 +31,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from werkzeug.wrappers import Request, Response
 
-from epay.config import Settings
+from epay.config import GatewayApiSettings, GatewaySettings
 from epay.gateways import cmi, cmi_api, fatourati, m2t
 from epay.gateways.common import sign_body, verify_signed_body
 from epay.money import InvalidAmount, Money
@@ -568,7 +568,7 @@ class Simulators:
         values = {child.tag: (child.text or "").strip() for child in root}
         extra = {child.tag: (child.text or "").strip() for child in root.iterfind("Extra/*")}
         oid = values.get("OrderId", "")
-        settings = Settings.from_environment()
+        settings = GatewayApiSettings.from_environment()
         expected = (settings.cmi_api_user, os.environ.get("EPAY_CMI_API_PASSWORD", ""), settings.cmi_client_id)
         given = (values.get("Name", ""), values.get("Password", ""), values.get("ClientId", ""))
         if not expected[1] or given != expected:
@@ -636,7 +636,7 @@ class Simulators:
             payload = None
         if not isinstance(payload, dict) or not all(isinstance(payload.get(name), str) for name in names):
             return self._m2t_answer(400, {"status": "INVALID_REQUEST"})
-        if payload["merchant_id"] != Settings.from_environment().m2t_merchant_id:
+        if payload["merchant_id"] != GatewaySettings.from_environment().m2t_merchant_id:
             return self._m2t_answer(403, {"status": "UNKNOWN_MERCHANT"})
         return {name: payload[name] for name in names}
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import json
 import re
 
 import pytest
 
 from epay.adapters.dynamodb.invoices import NUMBER_INDEX, UNPAID_INDEX
+from epay.config import SETTINGS_MODELS, GatewaySettings, check
 from epay_local.openapi_build import DOCUMENT_PATH, render_document
 from epay_local.template import PROJECT_ROOT, load_template, routes, table_definitions
 
@@ -293,23 +295,6 @@ def test_only_the_loader_policy_grants_the_invoice_id_key():
     assert statement["Action"] == ["secretsmanager:GetSecretValue"]
 
 
-# -- the payment miss budget (issue 9, item 8) ------------------------------------------------------------------
-
-
-def test_the_payment_miss_budget_reaches_the_payment_function_with_the_settings_bounds():
-    from annotated_types import Ge, Le
-
-    from epay.config import Settings
-
-    parameter = TEMPLATE["Parameters"]["PaymentMissesPerHour"]
-    field = Settings.model_fields["payment_misses_per_hour"]
-    (low,) = [bound.ge for bound in field.metadata if isinstance(bound, Ge)]
-    (high,) = [bound.le for bound in field.metadata if isinstance(bound, Le)]
-    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (field.default, low, high)
-    environment = RESOURCES["CreatePaymentFunction"]["Properties"]["Environment"]["Variables"]
-    assert environment["EPAY_PAYMENT_MISSES_PER_HOUR"] == {"Ref": "PaymentMissesPerHour"}
-
-
 # -- alarms: every function's errors and throttles, the API's 5xx (outside review, issue 9, item 8) ---------------
 
 FUNCTIONS = ("ListInvoicesFunction", "CreatePaymentFunction", "GatewayCallbackFunction")
@@ -474,3 +459,157 @@ def test_custom_domain_parameters_refuse_what_is_not_a_domain_or_a_certificate()
     assert allowed("ApiCertificateArn", "")
     assert allowed("ApiCertificateArn", WITH_DOMAIN["ApiCertificateArn"])
     assert not allowed("ApiCertificateArn", "arn:aws:iam::123456789012:server-certificate/x")
+
+
+# -- configuration (issue 10, item 4): each function is given what its code requires, with the config's bounds ----
+
+HANDLERS = {route.function: route.module for route in routes()}
+# The tunables a template parameter sets; the others keep the product's default on purpose.
+TUNABLE_PARAMETERS = {
+    "EPAY_LOOKUP_LIMIT_PER_MINUTE": "LookupLimitPerMinute",
+    "EPAY_LOOKUP_MISSES_PER_HOUR": "LookupMissesPerHour",
+    "EPAY_PAYMENT_LIMIT_PER_MINUTE": "PaymentLimitPerMinute",
+    "EPAY_PAYMENT_MISSES_PER_HOUR": "PaymentMissesPerHour",
+    "EPAY_HOLD_SECONDS": "HoldSeconds",
+    "EPAY_REFERENCE_HOLD_SECONDS": "ReferenceHoldSeconds",
+}
+NOT_PARAMETERS = {"EPAY_CURSOR_TTL_SECONDS", "EPAY_DYNAMODB_ENDPOINT"}
+
+
+def function_environment(function):
+    """The variables a deployed function gets: the Globals', then its own."""
+    variables = dict(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
+    variables.update(RESOURCES[function]["Properties"].get("Environment", {}).get("Variables", {}))
+    return variables
+
+
+def use_cases_of(function):
+    return importlib.import_module(HANDLERS[function]).USE_CASES
+
+
+def read_by(function):
+    """Every variable the function's use cases read, required or not (secrets by their Secrets Manager id)."""
+    read = set()
+    for use_case in use_cases_of(function):
+        read |= {variable for model in use_case.settings for variable in model.variables()}
+        read |= {which.id_variable for which in use_case.secrets}
+    return read
+
+
+def settings_field(variable):
+    """The setting that `variable` sets (the same in every group that reads it)."""
+    fields = [field for model in SETTINGS_MODELS for field in model.model_fields.values() if field.alias == variable]
+    assert fields, f"no setting reads {variable}"
+    assert {repr((field.annotation, field.default, field.metadata)) for field in fields} == {
+        repr((fields[0].annotation, fields[0].default, fields[0].metadata))
+    }
+    return fields[0]
+
+
+def parameter_settings():
+    """(function, variable, parameter) for each variable a function gets from a template parameter."""
+    return [
+        (function, variable, value["Ref"])
+        for function in FUNCTIONS
+        for variable, value in function_environment(function).items()
+        if variable.startswith("EPAY_") and isinstance(value, dict) and value.get("Ref") in PARAMETERS
+    ]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_variable_a_function_requires_is_set_on_it(function):
+    required = set().union(*(use_case.variables(deployed=True) for use_case in use_cases_of(function)))
+    missing = required - set(function_environment(function))
+    assert not missing, f"{function} would refuse to start without {sorted(missing)}"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_function_is_given_only_variables_its_code_reads(function):
+    given = {name for name in function_environment(function) if name.startswith("EPAY_")}
+    assert given <= read_by(function) - {"EPAY_DYNAMODB_ENDPOINT"}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_tunable_a_function_reads_comes_from_its_parameter(function):
+    defaulted = {
+        variable
+        for use_case in use_cases_of(function)
+        for model in use_case.settings
+        for variable, required in model.variables().items()
+        if not required
+    }
+    assert defaulted - NOT_PARAMETERS <= set(TUNABLE_PARAMETERS)
+    environment = function_environment(function)
+    for variable in defaulted - NOT_PARAMETERS:
+        assert environment[variable] == {"Ref": TUNABLE_PARAMETERS[variable]}
+
+
+def test_no_function_is_told_it_is_local():
+    for function in FUNCTIONS:
+        assert not {"EPAY_LOCAL", "EPAY_DYNAMODB_ENDPOINT"} & set(function_environment(function))
+    assert "EPAY_LOCAL" not in json.dumps(TEMPLATE)
+
+
+def test_the_callbacks_configure_the_gateways_as_the_payment_function_does():
+    # CMI's echo is checked against the settings the payment's form was built with (docs/operations.md).
+    payments, callbacks = function_environment("CreatePaymentFunction"), function_environment("GatewayCallbackFunction")
+    for variable in [*GatewaySettings.variables(), "EPAY_REFERENCE_HOLD_SECONDS"]:
+        assert callbacks[variable] == payments[variable]
+
+
+@pytest.mark.parametrize(("function", "variable", "parameter"), parameter_settings())
+def test_a_parameter_carries_the_bounds_of_the_setting_it_sets(function, variable, parameter):
+    field, spec = settings_field(variable), PARAMETERS[parameter]
+    bounds = {type(bound).__name__: bound for bound in field.metadata}
+    assert spec["Type"] == ("Number" if field.annotation is int else "String")
+    assert spec.get("MinValue") == (bounds["Ge"].ge if "Ge" in bounds else None)
+    assert spec.get("MaxValue") == (bounds["Le"].le if "Le" in bounds else None)
+    assert spec.get("MinLength") == (bounds["MinLen"].min_length if "MinLen" in bounds else None)
+    assert spec.get("MaxLength") == (bounds["MaxLen"].max_length if "MaxLen" in bounds else None)
+    url, choices = bounds.get("PublicHttpsUrl"), bounds.get("OneOf")
+    assert spec.get("AllowedPattern") == (url.pattern if url else None)
+    assert spec.get("AllowedValues") == (list(choices.values) if choices else None)
+    if not field.is_required():
+        assert spec["Default"] == field.default
+
+
+# What an operator must give at deployment (no default); any value that is not a test one.
+GIVEN_AT_DEPLOYMENT = {"CmiClientId": "600123456", "M2tMerchantId": "PORTNET"}
+
+
+def deployed_environment(function, parameters):
+    """The function's environment once deployed with `parameters` (resources by a stand-in name or id)."""
+    environ = {"AWS_LAMBDA_FUNCTION_NAME": f"{function}-dev"}
+    for variable, value in function_environment(function).items():
+        reference = value.get("Ref") if isinstance(value, dict) else None
+        if reference in PARAMETERS:
+            environ[variable] = str(parameters[reference])
+        elif reference in RESOURCES:
+            environ[variable] = f"{reference}-dev"
+        else:
+            environ[variable] = str(value)
+    return environ
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_function_deployed_with_the_parameters_defaults_starts(function):
+    use_cases = use_cases_of(function)
+    check(
+        (model for use_case in use_cases for model in use_case.settings),
+        (which for use_case in use_cases for which in use_case.secrets),
+        deployed_environment(function, {**DEFAULTS, **GIVEN_AT_DEPLOYMENT}),
+    )
+
+
+def test_merchant_ids_have_no_default_a_deployment_could_keep():
+    assert "Default" not in PARAMETERS["CmiClientId"]
+    assert "Default" not in PARAMETERS["M2tMerchantId"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_secrets_reach_functions_as_secrets_manager_ids(function):
+    environment = function_environment(function)
+    for use_case in use_cases_of(function):
+        for which in use_case.secrets:
+            assert RESOURCES[environment[which.id_variable]["Ref"]]["Type"] == "AWS::SecretsManager::Secret"
+            assert which.variable not in environment

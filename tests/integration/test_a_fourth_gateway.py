@@ -44,7 +44,7 @@ def frozen(monkeypatch):
 def fakepay_offered(dynamodb, monkeypatch):
     """FAKEPAY registered and configured, as a deployment with its adapter would have it."""
     with registry.registered(fakepay.SPEC):
-        config = runtime.settings()
+        config = runtime.gateway_settings()
         adapter = fakepay.FakepayGateway(Endpoints(config.public_api_url, config.frontend_url))
         extended = runtime.gateways().with_adapter(adapter)
         # A cached builder, like the one it stands in for (runtime.reset() clears it between tests).

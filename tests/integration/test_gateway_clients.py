@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from epay.config import Settings
+from epay.config import GatewayApiSettings
 from epay.gateways import clients
 from epay.gateways.clients import CmiApiClient, M2tApiClient
 from epay.gateways.cmi_api import CmiApiCredentials, CmiOperationResult, CmiOrderStatus, CmiUnknownOrder, TransStat
@@ -23,6 +23,7 @@ from epay.gateways.common import sign_body
 from epay.gateways.m2t_api import M2tNotRefundable, M2tOrderStatus, M2tRefunded, M2tStatus, M2tUnknownOrder
 from epay.gateways.protocol import NoAnswer, NoAnswerReason
 from epay.money import Money
+from tests.conftest import TEST_ENVIRONMENT
 
 PASSWORD = "cmi-api-password-7c1e"
 CREDENTIALS = CmiApiCredentials("portnet-api", PASSWORD, "600000000")
@@ -266,8 +267,14 @@ def test_logs_name_the_order_and_the_outcome_never_the_password_nor_the_body(gat
     assert "125050" not in text
 
 
+def api_settings(**changes):
+    """The merchant APIs' settings of tests/conftest.py's environment, with `changes`."""
+    variables = {GatewayApiSettings.model_fields[name].alias: value for name, value in changes.items()}
+    return GatewayApiSettings.model_validate({**TEST_ENVIRONMENT, **variables})
+
+
 def test_cmi_client_from_the_settings():
-    settings = Settings(cmi_api_url="https://testpayment.cmi.co.ma/fim/api", cmi_api_user="portnet-api")
+    settings = api_settings(cmi_api_url="https://testpayment.cmi.co.ma/fim/api", cmi_api_user="portnet-api")
 
     client = CmiApiClient.from_settings(settings, PASSWORD)
 
@@ -387,7 +394,7 @@ def test_m2t_signed_garbage_is_no_answer(gateway):
 
 
 def test_m2t_client_from_the_settings():
-    settings = Settings(m2t_api_url="https://m2t.example/api", m2t_merchant_id="M2T-42")
+    settings = api_settings(m2t_api_url="https://m2t.example/api", m2t_merchant_id="M2T-42")
 
     client = M2tApiClient.from_settings(settings, SECRET)
 

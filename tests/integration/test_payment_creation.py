@@ -5,7 +5,6 @@ import re
 import pytest
 
 from epay import runtime
-from epay.config import settings
 from epay.gateways import cmi, fatourati, m2t
 from epay.invoices import InvoiceStatus
 from tests.support.factories import an_invoice, put_hold, response_json
@@ -282,7 +281,7 @@ def test_an_invoice_taken_between_the_checks_and_the_hold_leaves_no_hold_on_the_
 
     def read_then_lose_the_race(invoice_ids):
         found = read_invoices(invoice_ids)
-        put_hold(dynamodb, settings().table, contested.invoice_id, "PAY-OTHER", NOW + 1800)
+        put_hold(dynamodb, runtime.invoice_store().table, contested.invoice_id, "PAY-OTHER", NOW + 1800)
         return found
 
     monkeypatch.setattr(store, "get_invoices", read_then_lose_the_race)

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from epay.callbacks import CallbackService
 from epay.clock import iso_instant
-from epay.config import Settings
+from epay.config import GatewaySettings, PaymentSettings
 from epay.evidence import CallbackEvidence
 from epay.gateways import cmi
 from epay.gateways.cmi import CmiGateway, CmiSettings
@@ -47,7 +47,7 @@ CMI_STORE_KEY = "test-cmi-store-key"
 M2T_SECRET = b"test-m2t-secret"
 FATOURATI_SECRET = b"test-fatourati-secret"
 SERVICE_KEY = b"test-service-key"
-SETTINGS = Settings(
+GATEWAY_SETTINGS = GatewaySettings(
     public_api_url="https://api.example.ma",
     frontend_url="https://www.example.ma/e-paiement/",
     cmi_client_id="600000000",
@@ -55,16 +55,18 @@ SETTINGS = Settings(
     m2t_merchant_id="PORTNET-TEST",
     m2t_gateway_url="https://checkout.m2t.example/checkout",
 )
+# The product's holds and payment limits.
+SETTINGS = PaymentSettings()
 # Wired as `epay.runtime.gateways` wires them, with the test keys.
 GATEWAYS = GatewayRegistry.of(
     CmiGateway(
-        CmiSettings(SETTINGS.cmi_client_id, CMI_STORE_KEY, SETTINGS.cmi_gateway_url),
-        Endpoints(SETTINGS.public_api_url, SETTINGS.frontend_url),
+        CmiSettings(GATEWAY_SETTINGS.cmi_client_id, CMI_STORE_KEY, GATEWAY_SETTINGS.cmi_gateway_url),
+        Endpoints(GATEWAY_SETTINGS.public_api_url, GATEWAY_SETTINGS.frontend_url),
         fatourati_secret=FATOURATI_SECRET,
     ),
     M2tGateway(
-        M2tSettings(SETTINGS.m2t_merchant_id, M2T_SECRET, SETTINGS.m2t_gateway_url),
-        Endpoints(SETTINGS.public_api_url, SETTINGS.frontend_url),
+        M2tSettings(GATEWAY_SETTINGS.m2t_merchant_id, M2T_SECRET, GATEWAY_SETTINGS.m2t_gateway_url),
+        Endpoints(GATEWAY_SETTINGS.public_api_url, GATEWAY_SETTINGS.frontend_url),
     ),
 )
 HOLD = SETTINGS.hold_seconds  # 1800: redirect methods
@@ -100,7 +102,7 @@ class Stored:
 class Harness:
     """The two use cases on one pair of in-memory stores, at a time the test chooses."""
 
-    settings: Settings = SETTINGS
+    settings: PaymentSettings = SETTINGS
     now: int = NOW
     hits: CountingHits = field(default_factory=CountingHits)
     invoices: InMemoryInvoices = field(init=False)

@@ -21,7 +21,6 @@ import create_payment_handler
 import gateway_callback_handler
 import list_invoices_handler
 from epay import clock, runtime
-from epay.config import settings
 from epay.gateways import cmi
 from epay.gateways.common import sign_body
 from epay.invoices import Invoice
@@ -228,7 +227,7 @@ def problem_ids(problem: Mapping[str, Any]) -> set[str]:
 def stored_payments() -> list[dict[str, Any]]:
     """Every payment item in the main table (to count them; a test-only Scan)."""
     items: list[dict[str, Any]] = []
-    for page in runtime.dynamodb().get_paginator("scan").paginate(TableName=settings().table):
+    for page in runtime.dynamodb().get_paginator("scan").paginate(TableName=runtime.payment_store().table):
         items += [item for item in page["Items"] if item["sk"]["S"] == "PAYMENT"]
     return items
 
@@ -238,7 +237,7 @@ def stored_evidence() -> list[dict[str, Any]]:
     (`PAYMENT#<id>` or `CALLBACK#UNMATCHED#<day>`), then `gateway`, `verified`, `decision`, `answer_status`,
     `body_sha256`."""
     items: list[dict[str, Any]] = []
-    for page in runtime.dynamodb().get_paginator("scan").paginate(TableName=settings().table):
+    for page in runtime.dynamodb().get_paginator("scan").paginate(TableName=runtime.payment_store().table):
         items += [item for item in page["Items"] if item.get("entity", {}).get("S") == "CALLBACK"]
     items.sort(key=lambda item: item["sk"]["S"])
     return [

@@ -17,7 +17,7 @@ from typing import assert_never
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from epay.config import Settings
+from epay.config import CallbackSettings
 from epay.errors import StoreUnavailable
 from epay.evidence import CallbackEvidence
 from epay.gateways.protocol import (
@@ -62,7 +62,7 @@ Evidence = Callable[[Outcome], CallbackEvidence]
 class CallbackService:
     invoices: InvoiceStore
     payments: PaymentStore
-    settings: Settings
+    settings: CallbackSettings
     gateways: GatewayRegistry
 
     def receive(self, path: str, request: CallbackRequest, now_ms: int) -> Answer | None:

@@ -8,7 +8,7 @@ from typing import assert_never
 
 from epay import errors
 from epay.clock import iso_instant
-from epay.config import Settings
+from epay.config import PaymentSettings
 from epay.gateways import registry
 from epay.gateways.common import Checkout, Redirect
 from epay.gateways.protocol import GatewayAdapter, MethodKind, MethodSpec
@@ -104,7 +104,7 @@ class PaymentService:
     invoices: InvoiceStore
     payments: PaymentStore
     limiter: RateLimiter
-    settings: Settings
+    settings: PaymentSettings
     gateways: GatewayRegistry
 
     def create(self, request: PaymentRequest, client_address: str, now: int) -> PaymentCreated:

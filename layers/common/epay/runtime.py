@@ -2,14 +2,37 @@
 
 Each builder imports what it builds when it is first called, so a function pays at cold start only for the use
 cases its routes need (the lookup never imports the payment, callback or idempotency code).
+
+Each handler names the use cases it serves (`LOOKUP`, `PAYMENTS`, `CALLBACKS`, `IDEMPOTENCY`) to `start` when it is
+imported: deployed, the function refuses to start unless every setting and secret those use cases read is there and
+is not a local value (`epay.config`); a function checks only what it uses (the lookup reads no gateway setting).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from epay.config import secret, settings
+from epay.config import (
+    CMI_STORE_KEY,
+    CURSOR_SECRET,
+    FATOURATI_SECRET,
+    M2T_SECRET,
+    CallbackSettings,
+    CounterSettings,
+    EnvironmentSettings,
+    GatewaySettings,
+    IdempotencySettings,
+    LookupSettings,
+    PaymentSettings,
+    Secret,
+    StoreSettings,
+    check,
+    is_deployed,
+    load,
+    secret,
+)
 
 if TYPE_CHECKING:
     from epay.adapters.dynamodb.counters import DynamoCounters
@@ -22,38 +45,71 @@ if TYPE_CHECKING:
     from epay.payment_service import PaymentService
 
 
+@dataclass(frozen=True)
+class UseCase:
+    """What a use case reads from the environment, with what it is built on (stores, counters, gateways, keys)."""
+
+    settings: tuple[type[EnvironmentSettings], ...]
+    secrets: tuple[Secret, ...] = ()
+
+    def variables(self, deployed: bool) -> set[str]:
+        """The variables it cannot run without: required settings, and each secret (deployed: its `_ID`)."""
+        required = {name for model in self.settings for name, needed in model.variables().items() if needed}
+        return required | {which.id_variable if deployed else which.variable for which in self.secrets}
+
+
+GATEWAY_SECRETS = (CMI_STORE_KEY, M2T_SECRET, FATOURATI_SECRET)
+LOOKUP = UseCase((StoreSettings, CounterSettings, LookupSettings), (CURSOR_SECRET,))
+PAYMENTS = UseCase(
+    (StoreSettings, CounterSettings, GatewaySettings, PaymentSettings), (CURSOR_SECRET, *GATEWAY_SECRETS)
+)
+CALLBACKS = UseCase((StoreSettings, GatewaySettings, CallbackSettings), GATEWAY_SECRETS)
+IDEMPOTENCY = UseCase((StoreSettings, IdempotencySettings))
+
+
+def start(*use_cases: UseCase) -> None:
+    """At a handler's import (the cold start): deployed, raise `InvalidSettings` — the function does not start —
+    naming every variable its use cases need that is missing or set to a local value. Locally (the local stack,
+    tests) nothing is read yet: each setting is checked when first used."""
+    if is_deployed():
+        check(
+            (model for use_case in use_cases for model in use_case.settings),
+            (which for use_case in use_cases for which in use_case.secrets),
+        )
+
+
 @cache
 def dynamodb() -> Any:
     from epay.adapters.dynamodb.client import client_factory
 
-    return client_factory(settings().dynamodb_endpoint)()
+    return client_factory(load(StoreSettings).dynamodb_endpoint)()
 
 
 @cache
 def invoice_store() -> DynamoInvoiceStore:
     from epay.adapters.dynamodb.invoices import DynamoInvoiceStore
 
-    return DynamoInvoiceStore(dynamodb(), settings().table)
+    return DynamoInvoiceStore(dynamodb(), load(StoreSettings).table)
 
 
 @cache
 def payment_store() -> DynamoPaymentStore:
     from epay.adapters.dynamodb.payments import DynamoPaymentStore
 
-    return DynamoPaymentStore(dynamodb(), settings().table)
+    return DynamoPaymentStore(dynamodb(), load(StoreSettings).table)
 
 
 @cache
 def counters() -> DynamoCounters:
     from epay.adapters.dynamodb.counters import DynamoCounters
 
-    return DynamoCounters(dynamodb(), settings().rate_limit_table)
+    return DynamoCounters(dynamodb(), load(CounterSettings).rate_limit_table)
 
 
 @cache
 def service_key() -> bytes:
     """Signs cursors and keys the digests of client addresses (rate limits) and of codes (logs)."""
-    return secret("cursor_secret")
+    return secret(CURSOR_SECRET)
 
 
 @cache
@@ -62,7 +118,7 @@ def invoice_lookup() -> InvoiceLookup:
     from epay.lookup import InvoiceLookup
     from epay.ratelimit import RateLimiter
 
-    config = settings()
+    config = load(LookupSettings)
     return InvoiceLookup(
         reader=invoice_store(),
         cursors=CursorCodec(service_key(), config.cursor_ttl_seconds),
@@ -76,6 +132,11 @@ def invoice_lookup() -> InvoiceLookup:
     )
 
 
+def gateway_settings() -> GatewaySettings:
+    """Our addresses as the gateways are told them, and the gateways' merchants and pages."""
+    return load(GatewaySettings)
+
+
 @cache
 def gateways() -> GatewayRegistry:
     """The configured gateway adapters: their settings, and the keys that sign what they see (never logged)."""
@@ -84,12 +145,12 @@ def gateways() -> GatewayRegistry:
     from epay.gateways.m2t import M2tGateway, M2tSettings
     from epay.gateways.registry import GatewayRegistry
 
-    config = settings()
+    config = gateway_settings()
     endpoints = Endpoints(config.public_api_url, config.frontend_url)
-    cmi = CmiSettings(config.cmi_client_id, secret("cmi_store_key").decode("utf-8"), config.cmi_gateway_url)
-    m2t = M2tSettings(config.m2t_merchant_id, secret("m2t_secret"), config.m2t_gateway_url)
+    cmi = CmiSettings(config.cmi_client_id, secret(CMI_STORE_KEY).decode("utf-8"), config.cmi_gateway_url)
+    m2t = M2tSettings(config.m2t_merchant_id, secret(M2T_SECRET), config.m2t_gateway_url)
     return GatewayRegistry.of(
-        CmiGateway(cmi, endpoints, fatourati_secret=secret("fatourati_secret")),
+        CmiGateway(cmi, endpoints, fatourati_secret=secret(FATOURATI_SECRET)),
         M2tGateway(m2t, endpoints),
     )
 
@@ -99,7 +160,7 @@ def payment_service() -> PaymentService:
     from epay.payment_service import PaymentService
     from epay.ratelimit import RateLimiter
 
-    config = settings()
+    config = load(PaymentSettings)
     return PaymentService(
         invoices=invoice_store(),
         payments=payment_store(),
@@ -119,14 +180,16 @@ def payment_service() -> PaymentService:
 def callback_service() -> CallbackService:
     from epay.callbacks import CallbackService
 
-    return CallbackService(invoices=invoice_store(), payments=payment_store(), settings=settings(), gateways=gateways())
+    return CallbackService(
+        invoices=invoice_store(), payments=payment_store(), settings=load(CallbackSettings), gateways=gateways()
+    )
 
 
 @cache
 def idempotency() -> IdempotentCall:
     from epay.idempotency import idempotent_call
 
-    return idempotent_call(settings().idempotency_table, dynamodb())
+    return idempotent_call(load(IdempotencySettings).idempotency_table, dynamodb())
 
 
 def reset() -> None:

@@ -20,6 +20,7 @@ from epay.ports import ReferenceTaken
 from tests.support.engine import (
     CMI_STORE_KEY,
     CODE,
+    GATEWAY_SETTINGS,
     HOLD,
     M2T_SECRET,
     NOW,
@@ -155,7 +156,7 @@ def test_the_payment_lists_its_invoices_as_they_were_when_it_was_created(h, invo
 def test_a_cmi_card_payment_sends_the_payer_to_cmi_with_a_signed_form(h, invoices):
     created = h.start(invoices, "CMI", "CARD")
     assert created.reference is None
-    assert (created.redirect.method, created.redirect.url) == ("POST", SETTINGS.cmi_gateway_url)
+    assert (created.redirect.method, created.redirect.url) == ("POST", GATEWAY_SETTINGS.cmi_gateway_url)
     fields = created.redirect.fields
     assert cmi.verify(fields, CMI_STORE_KEY)
     assert (fields["oid"], fields["amount"], fields["currency"]) == (created.payment_id, "2500.00", "504")
@@ -166,7 +167,7 @@ def test_a_cmi_card_payment_sends_the_payer_to_cmi_with_a_signed_form(h, invoice
 def test_an_m2t_payment_sends_the_payer_to_m2t_with_a_signed_form(h, invoices, method):
     created = h.start(invoices, "M2T", method)
     assert (created.status, created.reference) == ("PENDING", None)
-    assert (created.redirect.method, created.redirect.url) == ("POST", SETTINGS.m2t_gateway_url)
+    assert (created.redirect.method, created.redirect.url) == ("POST", GATEWAY_SETTINGS.m2t_gateway_url)
     fields = created.redirect.fields
     assert m2t.verify_fields(fields, M2T_SECRET)
     assert (fields["order_ref"], fields["method"], fields["amount"]) == (created.payment_id, method, "2500.00")

@@ -39,7 +39,7 @@ from epay.money import Money
 from epay.observability import logger
 
 if TYPE_CHECKING:
-    from epay.config import Settings
+    from epay.config import GatewayApiSettings
 
 TIMEOUT_SECONDS = 5.0
 MAX_ANSWER_BYTES = 64 * 1024
@@ -173,9 +173,9 @@ class CmiApiClient:
     transport: Transport = field(default=post, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, password: str) -> CmiApiClient:
+    def from_settings(cls, settings: GatewayApiSettings, password: str) -> CmiApiClient:
         """Wired from the settings (`EPAY_CMI_API_URL`, `EPAY_CMI_API_USER`, `EPAY_CMI_CLIENT_ID`) and the
-        password (`epay.config.secret("cmi_api_password")`: `EPAY_CMI_API_PASSWORD`, or Secrets Manager by `_ID`)."""
+        password (`epay.config.secret(CMI_API_PASSWORD)`: `EPAY_CMI_API_PASSWORD`, or Secrets Manager by `_ID`)."""
         return cls(settings.cmi_api_url, CmiApiCredentials(settings.cmi_api_user, password, settings.cmi_client_id))
 
     def status(self, order_id: str) -> CmiStatusAnswer:
@@ -235,7 +235,7 @@ class M2tApiClient:
     transport: Transport = field(default=post, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, secret: bytes) -> M2tApiClient:
+    def from_settings(cls, settings: GatewayApiSettings, secret: bytes) -> M2tApiClient:
         """Wired from the settings (`EPAY_M2T_API_URL`, `EPAY_M2T_MERCHANT_ID`) and `EPAY_M2T_SECRET`."""
         return cls(settings.m2t_api_url, settings.m2t_merchant_id, secret)
 
