@@ -613,3 +613,15 @@ def test_secrets_reach_functions_as_secrets_manager_ids(function):
         for which in use_case.secrets:
             assert RESOURCES[environment[which.id_variable]["Ref"]]["Type"] == "AWS::SecretsManager::Secret"
             assert which.variable not in environment
+
+
+# -- tracing (issue 10, item 7): X-Ray is on exactly where the handlers are traced (docs/architecture.md) ---------
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_x_ray_tracing_is_on_only_where_the_handler_is_traced(function):
+    mode = RESOURCES[function]["Properties"].get("Tracing", TEMPLATE["Globals"]["Function"].get("Tracing"))
+    (route, *_) = [route for route in routes() if route.function == function]
+    traced = "capture_lambda_handler" in (route.code_uri / f"{route.module}.py").read_text(encoding="utf-8")
+    assert mode in ("Active", "Disabled")
+    assert (mode == "Active") == traced
