@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, ValidationError, model_validator
@@ -147,16 +146,6 @@ def parse_invoice_records(lines: list[bytes]) -> list[InvoiceRecord]:
     if problems:
         raise InvalidInvoiceFile(sorted(problems, key=lambda problem: problem.line))
     return [record for _, record in records]
-
-
-def parse_invoice_lines(lines: list[bytes], id_key: bytes) -> list[Invoice]:
-    """Every invoice of the file, with its keyed id, or `InvalidInvoiceFile` listing every bad line."""
-    return [record.to_invoice(id_key) for record in parse_invoice_records(lines)]
-
-
-def read_invoice_file(path: Path, id_key: bytes) -> list[Invoice]:
-    with path.open("rb") as handle:
-        return parse_invoice_lines(handle.read().splitlines(), id_key)
 
 
 class InvoiceIdKeyProblem(Exception):

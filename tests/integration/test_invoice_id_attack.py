@@ -16,9 +16,16 @@ import pytest
 import list_invoices_handler
 from epay import runtime
 from epay.invoices import legacy_invoice_id_for
-from epay_local.loader import load_invoices, parse_invoice_lines
+from epay_local.loader import load_invoices
 from tests.support.code_search import candidate_codes, codes_reproducing
-from tests.support.factories import INVOICE_ID_KEY, FakeLambdaContext, http_event, invoice_line, response_json
+from tests.support.factories import (
+    INVOICE_ID_KEY,
+    FakeLambdaContext,
+    http_event,
+    invoice_line,
+    parse_invoice_lines,
+    response_json,
+)
 from tests.support.payments import CODE, freeze_clock, payment, search, start_payment, stored_invoice
 
 

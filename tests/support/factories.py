@@ -12,6 +12,7 @@ from typing import Any
 
 from epay.invoices import Hold, Invoice, InvoiceStatus, Issuer, invoice_id_for, legacy_invoice_id_for
 from epay.money import Money
+from epay_local.loader import parse_invoice_records
 
 # The invoice-id key of the test environment (tests/conftest.py sets EPAY_INVOICE_ID_KEY to it), so the ids the
 # factories give are the ones the loader computes.
@@ -91,6 +92,12 @@ def invoice_line(**overrides: Any) -> dict[str, Any]:
     }
     line.update(overrides)
     return {key: value for key, value in line.items() if value is not None}
+
+
+def parse_invoice_lines(lines: list[bytes], id_key: bytes) -> list[Invoice]:
+    """The invoices of a file's lines with their keyed ids, as `epay load-invoices` reads them (or its
+    `InvalidInvoiceFile` listing every bad line)."""
+    return [record.to_invoice(id_key) for record in parse_invoice_records(lines)]
 
 
 def http_event(

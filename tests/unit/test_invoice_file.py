@@ -5,8 +5,8 @@ import json
 import pytest
 
 from epay.invoices import InvoiceStatus
-from epay_local.loader import InvalidInvoiceFile, parse_invoice_lines
-from tests.support.factories import INVOICE_ID_KEY, invoice_line
+from epay_local.loader import InvalidInvoiceFile
+from tests.support.factories import INVOICE_ID_KEY, invoice_line, parse_invoice_lines
 
 KEY = INVOICE_ID_KEY.encode()
 

@@ -1,8 +1,19 @@
-"""The subscription code: exactly four ASCII letters or digits, case-insensitive, never guessed at."""
+"""The subscription code: exactly four ASCII letters or digits, case-insensitive, never guessed at.
+
+The code is read by the request models' `SubscriptionCode` type (`epay.schemas`), which is what these cases hold.
+"""
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
-from epay.subscription import InvalidSubscriptionCode, code_fingerprint, normalise_subscription_code
+from epay.schemas import SubscriptionCode
+from epay.subscription import code_fingerprint
+
+CODE = TypeAdapter(SubscriptionCode)
+
+
+def normalise_subscription_code(raw):
+    return CODE.validate_python(raw)
 
 
 @pytest.mark.parametrize(
@@ -34,13 +45,13 @@ def test_valid_codes_are_upper_cased(raw, normalised):
     ],
 )
 def test_anything_else_is_refused_without_trimming(raw):
-    with pytest.raises(InvalidSubscriptionCode):
+    with pytest.raises(ValidationError):
         normalise_subscription_code(raw)
 
 
 @pytest.mark.parametrize("raw", [None, 1234, ["AB12"], {"$ne": None}])
 def test_non_strings_are_refused(raw):
-    with pytest.raises(InvalidSubscriptionCode):
+    with pytest.raises(ValidationError):
         normalise_subscription_code(raw)
 
 

@@ -159,7 +159,7 @@ def test_each_trans_stat_reads_as_its_row(stat, orig, capture, kind, confirmatio
 @pytest.mark.parametrize("stat", ["A", "C", "S"])
 def test_a_success_carries_the_fingerprint_of_the_callback_for_the_same_transaction(stat):
     """The approved callback of this transaction (ProcReturnCode 00, this TransId) is the same report."""
-    callback = cmi.CmiResult(ORDER, True, "00", Money(125050), "504", TRANS_ID, "P12345", "")
+    callback = cmi.CmiResult(ORDER, True, "00", Money(125050), "504", TRANS_ID, "")
 
     notice = parse_status_answer(status_answer(stat, capture="125050"), ORDER).as_notice()
 

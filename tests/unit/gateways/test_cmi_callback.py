@@ -145,12 +145,7 @@ def test_approved_callback_is_interpreted_as_approved_with_its_transaction():
     result = interpret(result_fields())
 
     assert result.approved
-    assert (result.oid, result.proc_return_code, result.transaction_id, result.auth_code) == (
-        "PAY-0001",
-        "00",
-        "26015K1Q1234567",
-        "P12345",
-    )
+    assert (result.oid, result.proc_return_code, result.transaction_id) == ("PAY-0001", "00", "26015K1Q1234567")
     assert (result.amount, result.currency) == (Money.parse("1250.50"), "504")
 
 

@@ -231,7 +231,6 @@ class CmiResult:
     amount: Money | None
     currency: str
     transaction_id: str
-    auth_code: str
     error_message: str
 
     @property
@@ -362,7 +361,6 @@ def interpret(fields: Fields) -> CmiResult:
         amount=amount,
         currency=field("currency"),
         transaction_id=field("TransId"),
-        auth_code=field("AuthCode"),
         error_message=field("ErrMsg"),
     )
 
