@@ -19,6 +19,7 @@ from epay_local.moto_isolation import serialise_moto_dynamodb
 from epay_local.tables import ensure_tables, local_table_names
 from tests.support.factories import INVOICE_ID_KEY
 from tests.support.leaks import LOG_DIR, SERVE_SECRETS, LeakWatch, log_records
+from tests.support.payments import FrozenClock, freeze_clock
 
 TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -63,6 +64,13 @@ def test_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     runtime.reset()
     yield
     runtime.reset()
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    """The service's clock stopped at the contract's example instant (`tests.support.payments.NOW`) until the test
+    moves it (`frozen.advance(seconds)`)."""
+    return freeze_clock(monkeypatch)
 
 
 @functools.cache

@@ -24,7 +24,6 @@ from tests.support import fakepay
 from tests.support.factories import FakeLambdaContext, an_invoice, http_event, response_json
 from tests.support.payments import (
     CODE,
-    freeze_clock,
     given_invoices,
     pay_by_card,
     payment,
@@ -33,11 +32,6 @@ from tests.support.payments import (
     start_payment,
     stored_invoice,
 )
-
-
-@pytest.fixture
-def frozen(monkeypatch):
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from tests.support.payments import (
     cmi_answer,
     cmi_callback,
     form,
-    freeze_clock,
     given_invoices,
     held_by,
     pay_by_card,
@@ -56,11 +55,6 @@ ALTERED = {
 
 # The echoed fields that hold the payer's data: their values must never be logged.
 PAYER_DATA = ("BillToName", "email", "tel")
-
-
-@pytest.fixture
-def frozen(monkeypatch):
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

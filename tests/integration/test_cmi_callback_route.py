@@ -17,7 +17,6 @@ from tests.support.payments import (
     cmi_callback,
     fail_transactions,
     form,
-    freeze_clock,
     given_invoices,
     held_by,
     pay_by_card,
@@ -36,11 +35,6 @@ from tests.support.payments import (
 
 POSTAUTH = (200, "ACTION=POSTAUTH")
 APPROVED = (200, "APPROVED")
-
-
-@pytest.fixture
-def frozen(monkeypatch):
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

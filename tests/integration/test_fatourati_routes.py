@@ -17,7 +17,6 @@ from tests.support.payments import (
     confirmation,
     fail_transactions,
     fatourati_signature,
-    freeze_clock,
     given_invoices,
     held_by,
     inquire,
@@ -39,11 +38,6 @@ UNKNOWN = (404, {"code": "404"})
 BAD_SIGNATURE = (401, {"code": "401"})
 AMOUNT_MISMATCH = (409, {"code": "420"})
 REFERENCE_HOLD = 259_200
-
-
-@pytest.fixture
-def frozen(monkeypatch):
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

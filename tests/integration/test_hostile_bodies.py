@@ -11,7 +11,7 @@ import pytest
 import create_payment_handler
 import list_invoices_handler
 from tests.support.factories import FakeLambdaContext, http_event, response_json
-from tests.support.payments import freeze_clock, post_fatourati, post_m2t
+from tests.support.payments import post_fatourati, post_m2t
 
 JSON_ROUTES = {
     "/v1/invoices/search": list_invoices_handler.lambda_handler,
@@ -144,25 +144,20 @@ def test_every_other_hostile_body_is_a_4xx_problem_never_a_500(dynamodb, route, 
 CALLBACK_BODIES = {**DEEP, **HUGE_NUMBERS}
 
 
-@pytest.fixture
-def frozen(dynamodb, monkeypatch):
-    return freeze_clock(monkeypatch)
-
-
 @pytest.mark.parametrize("body", CALLBACK_BODIES.values(), ids=CALLBACK_BODIES.keys())
-def test_a_signed_m2t_notification_too_deep_or_with_a_huge_number_gets_m2t_s_400(frozen, body):
+def test_a_signed_m2t_notification_too_deep_or_with_a_huge_number_gets_m2t_s_400(dynamodb, frozen, body):
     response = post_m2t(body.encode("utf-8"))
     assert (response["statusCode"], json.loads(response["body"])) == (400, {"status": "INVALID_NOTIFICATION"})
 
 
 @pytest.mark.parametrize("route", ["inquiry", "confirm"])
 @pytest.mark.parametrize("body", CALLBACK_BODIES.values(), ids=CALLBACK_BODIES.keys())
-def test_a_signed_fatourati_request_too_deep_or_with_a_huge_number_gets_fatourati_s_400(frozen, route, body):
+def test_a_signed_fatourati_request_too_deep_or_with_a_huge_number_gets_fatourati_s_400(dynamodb, frozen, route, body):
     response = post_fatourati(route, body.encode("utf-8"))
     assert (response["statusCode"], json.loads(response["body"])) == (400, {"code": "400"})
 
 
-def test_a_huge_number_in_a_field_the_gateway_may_add_is_still_refused_before_parsing(frozen, logs):
+def test_a_huge_number_in_a_field_the_gateway_may_add_is_still_refused_before_parsing(dynamodb, frozen, logs):
     body = b'{"reference": "123456789012", "extra": ' + b"9" * 5000 + b"}"
     response = post_fatourati("inquiry", body)
     assert (response["statusCode"], json.loads(response["body"])) == (400, {"code": "400"})

@@ -23,7 +23,6 @@ from tests.support.factories import (
 )
 from tests.support.payments import (
     CODE,
-    freeze_clock,
     invoice_if_stored,
     pay_by_card,
     payment,
@@ -34,11 +33,6 @@ from tests.support.payments import (
 
 KEY = INVOICE_ID_KEY.encode()
 HOLD = 1800
-
-
-@pytest.fixture
-def frozen(monkeypatch):
-    return freeze_clock(monkeypatch)
 
 
 def stored_before_issue_9(*invoices):

@@ -10,7 +10,6 @@ from tests.support.payments import (
     SECRETS,
     cancel_payment,
     fail_transactions,
-    freeze_clock,
     given_invoices,
     held_by,
     iso,
@@ -28,11 +27,6 @@ from tests.support.payments import (
 )
 
 OK = (200, {"status": "OK"})
-
-
-@pytest.fixture
-def frozen(monkeypatch):
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ from tests.support.payments import (
     confirmation,
     fatourati_signature,
     form,
-    freeze_clock,
     given_invoices,
     json_answer,
     m2t_notification,
@@ -42,11 +41,6 @@ from tests.support.payments import (
 )
 
 OK = (200, {"status": "OK"})
-
-
-@pytest.fixture
-def frozen(monkeypatch):
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from tests.support.payments import (
     PAYER,
     SECRETS,
     cancel_payment,
-    freeze_clock,
     given_invoices,
     held_by,
     ids,
@@ -46,11 +45,6 @@ CREATED_FIELDS = {
     "redirect",
     "reference",
 }
-
-
-@pytest.fixture
-def frozen(monkeypatch):
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

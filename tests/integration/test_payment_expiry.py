@@ -10,7 +10,6 @@ from tests.support.payments import (
     CODE,
     NOW,
     cancel_payment,
-    freeze_clock,
     given_invoices,
     held_by,
     iso,
@@ -28,11 +27,10 @@ from tests.support.payments import (
 HOLD = 60
 
 
-@pytest.fixture
-def frozen(monkeypatch):
+@pytest.fixture(autouse=True)
+def a_one_minute_hold(monkeypatch):
     monkeypatch.setenv("EPAY_HOLD_SECONDS", str(HOLD))
     runtime.reset()
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from tests.support.payments import (
     CODE,
     NOW,
     OTHER_CODE,
-    freeze_clock,
     given_invoices,
     held_by,
     payment_request,
@@ -26,12 +25,11 @@ ATTACKER = "203.0.113.66"
 HOUR_END = (NOW // 3600 + 1) * 3600
 
 
-@pytest.fixture
-def frozen(dynamodb, monkeypatch):
+@pytest.fixture(autouse=True)
+def a_budget_of_three_misses(dynamodb, monkeypatch):
     monkeypatch.setenv("EPAY_PAYMENT_MISSES_PER_HOUR", "3")
     monkeypatch.setenv("EPAY_PAYMENT_LIMIT_PER_MINUTE", "1000")
     runtime.reset()
-    return freeze_clock(monkeypatch)
 
 
 def status_of(response):

@@ -11,8 +11,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 
-import pytest
-
 from epay.invoices import InvoiceStatus
 from epay_local.gateway import LocalFunction
 from epay_local.template import routes
@@ -22,7 +20,6 @@ from tests.support.payments import (
     cancel_payment,
     cmi_callback,
     confirmation,
-    freeze_clock,
     given_invoices,
     held_by,
     payment,
@@ -69,11 +66,6 @@ def all_at_once(calls):
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(run, calls))
-
-
-@pytest.fixture
-def frozen(monkeypatch):
-    return freeze_clock(monkeypatch)
 
 
 def test_concurrent_payments_for_overlapping_invoices_never_hold_an_invoice_twice(dynamodb, frozen):

@@ -9,7 +9,6 @@ from tests.support.payments import (
     NOW,
     PAYMENT_FIELDS,
     cancel_payment,
-    freeze_clock,
     given_invoices,
     held_by,
     ids,
@@ -21,11 +20,6 @@ from tests.support.payments import (
     search,
     start_payment,
 )
-
-
-@pytest.fixture
-def frozen(monkeypatch):
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture
