@@ -17,6 +17,7 @@ from epay import runtime
 from epay_local.demo import DEMO_CODES
 from epay_local.moto_isolation import serialise_moto_dynamodb
 from epay_local.tables import ensure_tables, local_table_names
+from tests.support.containers import Containers, create_tables, lambda_containers, shared_dynamodb
 from tests.support.factories import INVOICE_ID_KEY
 from tests.support.leaks import LOG_DIR, SERVE_SECRETS, LeakWatch, log_records
 from tests.support.payments import FrozenClock, freeze_clock
@@ -95,6 +96,19 @@ def dynamodb() -> Iterator[Any]:
 def invoice_store(dynamodb: Any) -> Any:
     """The invoice store of the functions (`epay.runtime`), over the moto tables."""
     return runtime.invoice_store()
+
+
+@pytest.fixture
+def containers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Containers]:
+    """`containers(method, path, count)`: that many Lambda containers of the function serving `method path`, each a
+    process of its own (tests/support/containers.py), for requests that must really run at once. They and the test
+    share a moto server with the template's tables: use this fixture instead of `dynamodb`, not with it."""
+    with shared_dynamodb() as endpoint:
+        monkeypatch.setenv("EPAY_DYNAMODB_ENDPOINT", endpoint)
+        runtime.reset()
+        create_tables(dict(TEST_ENVIRONMENT))
+        with lambda_containers() as started:
+            yield started
 
 
 class CapturedLogs:

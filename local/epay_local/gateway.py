@@ -3,7 +3,8 @@
 Requests are served by concurrent threads, but the handlers run one at a time: Lambda never runs two requests in
 one process, and the handlers rely on it (Powertools keeps the current request on a class attribute shared by
 every resolver, and the logger's correlation keys and the metrics buffer on process-wide objects). Concurrency that
-matters for payments — two requests racing in DynamoDB — is tested with threads at the store level instead.
+matters for payments — two requests racing in DynamoDB — is tested with one process per container instead
+(tests/support/containers.py).
 """
 
 from __future__ import annotations

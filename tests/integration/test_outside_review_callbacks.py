@@ -18,7 +18,7 @@ from epay.adapters.dynamodb import payments as payment_store_module
 from epay.invoices import InvoiceStatus
 from epay.payments import PaymentStatus
 from tests.conftest import TEST_ENVIRONMENT
-from tests.integration.test_payment_races import all_at_once, containers
+from tests.support.containers import all_at_once
 from tests.support.factories import an_invoice
 from tests.support.payments import (
     CODE,
@@ -141,7 +141,7 @@ def test_a_cmi_success_duplicated_while_the_first_is_in_flight_is_captured_once(
     assert payment(created["payment_id"])["status"] == "PAID"
 
 
-def test_twelve_concurrent_copies_of_one_confirm_are_applied_once_and_never_refused(dynamodb, frozen):
+def test_twelve_concurrent_copies_of_one_confirm_are_applied_once_and_never_refused(containers, frozen):
     # Given a reference and twelve copies of one signed confirmation through four function containers
     created = start_payment(given_invoices(an_invoice(CODE, amount="300.00")), "CMI", "FATOURATI")
     body = json.dumps(confirmation(created["reference"]["code"], "300.00", transaction_id="FTR-12")).encode()

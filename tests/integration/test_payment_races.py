@@ -1,19 +1,17 @@
-"""Concurrent requests with real threads against moto (each request atomic, as in DynamoDB).
+"""Concurrent requests against one DynamoDB, each from a Lambda container of its own (each request atomic, as in
+DynamoDB).
 
-Each thread calls `lambda_handler` of its own copy of the handler module, standing in for one Lambda container.
-Powertools keeps the request being resolved on its `BaseRouter` class, i.e. once per process, which is right in
-Lambda (one request per process at a time) but not for threads: each copy is made to keep its own request on its
-own app, as its own process would.
+Every container is a process of its own (tests/support/containers.py): Powertools keeps the request being resolved
+once per process, as Lambda runs one request per container, so concurrent requests need concurrent processes. The
+calls are released together from threads of the test, each waiting on its own container (the `containers`
+fixture, tests/conftest.py).
 """
 
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 
 from epay.invoices import InvoiceStatus
-from epay_local.gateway import LocalFunction
-from epay_local.template import routes
+from tests.support.containers import all_at_once
 from tests.support.factories import an_invoice, response_json
 from tests.support.payments import (
     CODE,
@@ -33,42 +31,7 @@ from tests.support.payments import (
 )
 
 
-def containers(method, path, count):
-    """`count` separately loaded copies of the function serving `method path`, as their `lambda_handler`s."""
-    route = next(route for route in routes() if (route.method, route.path) == (method, path))
-    function = LocalFunction(route)
-    handlers = []
-    for _ in range(count):
-        module = function.load_module()
-        keep_own_event(module.app)
-        handlers.append(getattr(module, route.attribute))
-    return handlers
-
-
-def keep_own_event(app):
-    """Make `app.current_event` this app's own request, not the process-wide one of Powertools' `BaseRouter`."""
-    to_proxy_event = app._to_proxy_event
-
-    def own(event):
-        app.current_event = to_proxy_event(event)
-        return app.current_event
-
-    app._to_proxy_event = own
-
-
-def all_at_once(calls):
-    """Run every call on its own thread, released together; return their results in order."""
-    start = threading.Barrier(len(calls))
-
-    def run(call):
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def test_concurrent_payments_for_overlapping_invoices_never_hold_an_invoice_twice(dynamodb, frozen):
+def test_concurrent_payments_for_overlapping_invoices_never_hold_an_invoice_twice(containers, frozen):
     # Given ten invoices, and twenty requests each wanting three of them, every invoice wanted by several
     invoices = given_invoices(*(an_invoice(CODE, amount=f"{100 + index}.00") for index in range(10)))
     wanted = [[invoices[(k + step) % 10] for step in (0, 1, 3)] for k in range(20)]
@@ -79,6 +42,7 @@ def test_concurrent_payments_for_overlapping_invoices_never_hold_an_invoice_twic
     ]
     # When they all arrive at once
     responses = all_at_once(calls)
+    assert containers.ran_at_once(handlers)
     # Then each answer is a payment or a refusal because another payment holds one of the invoices
     assert {response["statusCode"] for response in responses} <= {201, 409}
     created = [response_json(response) for response in responses if response["statusCode"] == 201]
@@ -99,7 +63,7 @@ def test_concurrent_payments_for_overlapping_invoices_never_hold_an_invoice_twic
         assert any(held_by(invoice.invoice_id) in holders for invoice in wanted[k])
 
 
-def test_concurrent_identical_cmi_successes_settle_the_payment_exactly_once(dynamodb, frozen, logs):
+def test_concurrent_identical_cmi_successes_settle_the_payment_exactly_once(containers, frozen):
     # Given a card payment, and CMI posting its success ten times at once
     invoices = given_invoices(an_invoice(CODE, amount="100.00"), an_invoice(CODE, amount="20.50"))
     created = start_payment(invoices, "CMI", "CARD")
@@ -107,31 +71,34 @@ def test_concurrent_identical_cmi_successes_settle_the_payment_exactly_once(dyna
     handlers = containers("POST", "/v1/callbacks/cmi", 10)
     # When
     responses = all_at_once([lambda handler=handler: post_cmi(fields, handler=handler) for handler in handlers])
+    assert containers.ran_at_once(handlers)
     # Then every post gets the same answer, and the payment is settled once
     assert {(response["statusCode"], response["body"]) for response in responses} == {(200, "ACTION=POSTAUTH")}
     assert payment(created["payment_id"])["status"] == "PAID"
     for invoice in invoices:
         stored = stored_invoice(invoice.invoice_id)
         assert (stored.status, stored.paid_by) == (InvoiceStatus.PAID, created["payment_id"])
-    outcomes = [json.loads(line).get("outcome") for line in logs.lines() if '"message":"callback applied"' in line]
+    lines = containers.log_lines()
+    outcomes = [json.loads(line).get("outcome") for line in lines if '"message":"callback applied"' in line]
     assert len(outcomes) == 10
     assert outcomes.count("settled") == 1
 
 
-def test_concurrent_requests_with_one_idempotency_key_create_at_most_one_payment(dynamodb, frozen):
+def test_concurrent_requests_with_one_idempotency_key_create_at_most_one_payment(containers, frozen):
     invoices = given_invoices(an_invoice(CODE), an_invoice(CODE))
     body = payment_request(invoices)
     handlers = containers("POST", "/v1/payments", 5)
     responses = all_at_once(
         [lambda handler=handler: post_payment(body, idempotency_key="order-7", handler=handler) for handler in handlers]
     )
+    assert containers.ran_at_once(handlers)
     created = {response_json(response)["payment_id"] for response in responses if response["statusCode"] == 201}
     assert len(created) == 1
     assert len(stored_payments()) == 1
     assert [held_by(invoice.invoice_id) for invoice in invoices] == [next(iter(created))] * 2
 
 
-def test_a_cancel_racing_a_cmi_success_always_ends_paid(dynamodb, frozen):
+def test_a_cancel_racing_a_cmi_success_always_ends_paid(containers, frozen):
     # Given five card payments, each cancelled by its payer while CMI reports it approved
     payments = [start_payment(given_invoices(an_invoice(CODE, amount="10.00")), "CMI", "CARD") for _ in range(5)]
     cancellers = containers("POST", "/v1/payments/{payment_id}/cancel", 5)
@@ -145,6 +112,7 @@ def test_a_cancel_racing_a_cmi_success_always_ends_paid(dynamodb, frozen):
         )
     # When
     responses = all_at_once(calls)
+    assert containers.ran_at_once(cancellers + callbacks)
     # Then CMI's capture is always confirmed and the payer did pay: every payment ends PAID with its invoice
     for index, created in enumerate(payments):
         callback, cancel = responses[2 * index], responses[2 * index + 1]
@@ -155,7 +123,7 @@ def test_a_cancel_racing_a_cmi_success_always_ends_paid(dynamodb, frozen):
         assert stored_invoice(invoice_id).paid_by == created["payment_id"]
 
 
-def test_a_late_success_racing_a_new_payment_never_lets_both_have_the_invoices(dynamodb, frozen):
+def test_a_late_success_racing_a_new_payment_never_lets_both_have_the_invoices(containers, frozen):
     # Given five card payments whose holds lapsed
     lapsed = [start_payment(given_invoices(an_invoice(CODE, amount="10.00")), "CMI", "CARD") for _ in range(5)]
     frozen.advance(1800)
@@ -169,6 +137,7 @@ def test_a_late_success_racing_a_new_payment_never_lets_both_have_the_invoices(d
         calls.append(lambda body=body, handler=creators[index]: post_payment(body, handler=handler))
     # When each one's late CMI success races a new payment for the same invoice
     responses = all_at_once(calls)
+    assert containers.ran_at_once(creators + callbacks)
     # Then either the late success settled and the new payment was refused, or the new payment holds the invoice
     # and the late success was not captured
     for index, created in enumerate(lapsed):
@@ -186,7 +155,7 @@ def test_a_late_success_racing_a_new_payment_never_lets_both_have_the_invoices(d
             assert stored_invoice(invoice_id).status is InvoiceStatus.UNPAID
 
 
-def test_concurrent_confirmations_of_one_reference_apply_exactly_one(dynamodb, frozen):
+def test_concurrent_confirmations_of_one_reference_apply_exactly_one(containers, frozen):
     invoices = given_invoices(an_invoice(CODE, amount="300.00"))
     created = start_payment(invoices, "CMI", "FATOURATI")
     reference = created["reference"]["code"]
@@ -198,6 +167,7 @@ def test_concurrent_confirmations_of_one_reference_apply_exactly_one(dynamodb, f
             for body, handler in zip(bodies, handlers, strict=True)
         ]
     )
+    assert containers.ran_at_once(handlers)
     answers = sorted((response["statusCode"], json.loads(response["body"])["code"]) for response in responses)
     assert answers == [(200, "000")] + [(410, "410")] * 5
     view = payment(created["payment_id"])

@@ -60,3 +60,8 @@ def dynamodb() -> None:
 @pytest.fixture
 def invoice_store() -> None:
     pytest.fail("tests/unit runs on the in-memory stores (tests/support/fakes.py), not on moto: use tests/integration")
+
+
+@pytest.fixture
+def containers() -> None:
+    pytest.fail("tests/unit runs in process, without Lambda containers: use tests/integration")
