@@ -6,7 +6,7 @@ import functools
 import io
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -17,10 +17,15 @@ from epay import runtime
 from epay_local.demo import DEMO_CODES
 from epay_local.moto_isolation import serialise_moto_dynamodb
 from epay_local.tables import ensure_tables, local_table_names
-from tests.support.containers import Containers, create_tables, lambda_containers, shared_dynamodb
 from tests.support.factories import INVOICE_ID_KEY
 from tests.support.leaks import LOG_DIR, SERVE_SECRETS, LeakWatch, log_records
-from tests.support.payments import FrozenClock, freeze_clock
+
+if TYPE_CHECKING:
+    from tests.support.containers import Containers
+    from tests.support.payments import FrozenClock
+
+# This module is also imported outside pytest (benchmarks/common.py reads TEST_ENVIRONMENT), where the handlers are
+# not on sys.path: what imports them is imported by the fixtures that need it.
 
 TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -71,6 +76,8 @@ def test_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def frozen(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
     """The service's clock stopped at the contract's example instant (`tests.support.payments.NOW`) until the test
     moves it (`frozen.advance(seconds)`)."""
+    from tests.support.payments import freeze_clock
+
     return freeze_clock(monkeypatch)
 
 
@@ -103,6 +110,8 @@ def containers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Containers]:
     """`containers(method, path, count)`: that many Lambda containers of the function serving `method path`, each a
     process of its own (tests/support/containers.py), for requests that must really run at once. They and the test
     share a moto server with the template's tables: use this fixture instead of `dynamodb`, not with it."""
+    from tests.support.containers import create_tables, lambda_containers, shared_dynamodb
+
     with shared_dynamodb() as endpoint:
         monkeypatch.setenv("EPAY_DYNAMODB_ENDPOINT", endpoint)
         runtime.reset()
