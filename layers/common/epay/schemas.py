@@ -19,7 +19,6 @@ from pydantic import (
 )
 
 from epay.error_catalogue import PYDANTIC_MESSAGES, field_message
-from epay.gateways import registry
 from epay.money import MAX_INVOICES_PER_PAYMENT, Money
 from epay.subscription import CODE_PATTERN
 
@@ -177,26 +176,33 @@ def _distinct(values: list[str]) -> list[str]:
     return values
 
 
+def _registry() -> Any:
+    """The gateway registry, imported when a payment request is first validated or documented (never by the lookup)."""
+    from epay.gateways import registry
+
+    return registry
+
+
 def _offered_gateway(name: str) -> str:
-    if registry.spec(name) is None:
+    if _registry().spec(name) is None:
         raise ValueError(PYDANTIC_MESSAGES["literal_error"])
     return name
 
 
 def _offered_method(name: str) -> str:
-    if name not in registry.method_names():
+    if name not in _registry().method_names():
         raise ValueError(PYDANTIC_MESSAGES["literal_error"])
     return name
 
 
 def _gateway_enum(schema: dict[str, Any]) -> None:
-    schema["enum"] = [gateway.name for gateway in registry.specs()]
+    schema["enum"] = [gateway.name for gateway in _registry().specs()]
 
 
 def _method_enum(schema: dict[str, Any]) -> None:
-    schema["enum"] = registry.method_names()
+    schema["enum"] = _registry().method_names()
     offers = []
-    for gateway in registry.specs():
+    for gateway in _registry().specs():
         names = [method.name for method in gateway.methods]
         listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
         offers.append(f"{gateway.name}: {listed}")
@@ -210,7 +216,7 @@ def _pairs_schema(schema: dict[str, Any]) -> None:
             "if": {"properties": {"gateway": {"const": gateway.name}}},
             "then": {"properties": {"method": {"enum": [method.name for method in gateway.methods]}}},
         }
-        for gateway in registry.specs()
+        for gateway in _registry().specs()
     ]
 
 
