@@ -3,7 +3,8 @@
 // The subscription code is the only key to the invoices: it never goes into a URL or localStorage.
 
 import { restoreLanguage, wireLanguage } from "./js/language.js";
-import { leavePaymentUrl, show, showPaymentUrl } from "./js/router.js";
+import { leavePaymentUrl, showPaymentUrl } from "./js/router.js";
+import { openFromAddress, wireAddress } from "./js/screens/address.js";
 import { wireFailure } from "./js/screens/failure.js";
 import { backToResults, wirePayment } from "./js/screens/payment.js";
 import { wireReceipt } from "./js/screens/receipt.js";
@@ -15,7 +16,7 @@ import { session, state } from "./js/state.js";
 import { landing } from "./js/status.js";
 
 function init() {
-  for (const wire of [wireSearch, wireResults, wirePayment, wireReference, wireTracking, wireReceipt, wireFailure]) {
+  for (const wire of [wireSearch, wireResults, wirePayment, wireReference, wireTracking, wireReceipt, wireFailure, wireAddress]) {
     wire();
   }
   wireLanguage();
@@ -37,7 +38,7 @@ function init() {
     state.code = session.get();
     trackPayment(paymentId, { focus: false });
   } else {
-    show("search", { focus: false });
+    openFromAddress({ focus: false });
   }
 }
 

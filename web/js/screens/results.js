@@ -6,7 +6,7 @@ import { $, $$, el, icon } from "../dom.js";
 import { alertError, announce, clearAlert, clearFieldErrors, showProblems } from "../feedback.js";
 import { sumCentimes, toApiAmount, toCentimes } from "../money.js";
 import { searchBody } from "../requests.js";
-import { busy, onBusyEnd, registerScreen, show } from "../router.js";
+import { busy, onBusyEnd, registerScreen, show, syncUrl } from "../router.js";
 import { state } from "../state.js";
 import { fill, formatDate, formatInstant, amountText, bdi, issuerText, money, problemText, t } from "../text.js";
 import { checkFilters } from "../validation.js";
@@ -145,6 +145,7 @@ function onInvoiceToggle(event) {
   if (box.checked) state.selection.set(invoice.invoice_id, invoice);
   else state.selection.delete(invoice.invoice_id);
   syncSelection();
+  syncUrl();
   announce($("#selection-total").textContent);
 }
 
@@ -154,6 +155,7 @@ async function goToPage(index) {
     try {
       await loadPage(index);
       renderResults();
+      syncUrl();
       announce(t("page.announce", { n: index + 1 }));
     } catch (error) {
       if (!(error instanceof HttpError && error.problem.code === "INVALID_CURSOR")) {
@@ -164,6 +166,7 @@ async function goToPage(index) {
       try {
         await loadPage(0);
         renderResults();
+        syncUrl({ replace: true });
         alertError(t("error.cursor"));
       } catch (again) {
         alertError(problemText(again));
@@ -187,6 +190,7 @@ async function applyFilters(filters) {
     try {
       const items = await loadPage(0);
       renderResults();
+      syncUrl();
       announce(items.length ? t("page.announce", { n: 1 }) : t("filters.noMatch"));
     } catch (error) {
       alertError(problemText(error));
@@ -223,6 +227,7 @@ export function wireResults() {
   $("#selection-clear").addEventListener("click", () => {
     state.selection.clear();
     syncSelection();
+    syncUrl();
     announce(t("select.cleared"));
     $("#results-title").focus();
   });
