@@ -11,7 +11,7 @@ import { wireReceipt } from "./js/screens/receipt.js";
 import { wireReference } from "./js/screens/reference.js";
 import { wireResults } from "./js/screens/results.js";
 import { newSearch, wireSearch } from "./js/screens/search.js";
-import { trackPayment, wireTracking } from "./js/screens/tracking.js";
+import { wireTracking } from "./js/screens/tracking.js";
 import { session, state } from "./js/state.js";
 import { landing } from "./js/status.js";
 
@@ -34,12 +34,7 @@ function init() {
   const { paymentId, url } = landing(location.search, session.takeTrip());
   if (url === "set") showPaymentUrl(paymentId);
   if (url === "clear") leavePaymentUrl();
-  if (paymentId) {
-    state.code = session.get();
-    trackPayment(paymentId, { focus: false });
-  } else {
-    openFromAddress({ focus: false });
-  }
+  openFromAddress({ focus: false });
 }
 
 init();

@@ -148,6 +148,7 @@ export const MESSAGES = {
     "status.stillPending": "Votre paiement est en cours de confirmation par la plateforme de paiement. Cela peut prendre quelques minutes : ne payez pas une seconde fois.",
     "status.refresh": "Actualiser",
     "status.cancelRestart": "Annuler ce paiement et recommencer",
+    "status.changeMethod": "Annuler et choisir un autre moyen",
     "status.paymentId": "Référence du paiement : {id}",
 
     "receipt.title": "Reçu de paiement",
@@ -319,6 +320,7 @@ export const MESSAGES = {
     "status.stillPending": "Your payment is being confirmed by the payment platform. This may take a few minutes: do not pay a second time.",
     "status.refresh": "Refresh",
     "status.cancelRestart": "Cancel this payment and start again",
+    "status.changeMethod": "Cancel and choose another means of payment",
     "status.paymentId": "Payment reference: {id}",
 
     "receipt.title": "Payment receipt",
@@ -513,6 +515,7 @@ export const MESSAGES = {
     "status.stillPending": "منصة الأداء بصدد تأكيد أدائك. قد يستغرق ذلك بضع دقائق: لا تؤدِّ مرة ثانية.",
     "status.refresh": "تحديث",
     "status.cancelRestart": "إلغاء هذا الأداء والبدء من جديد",
+    "status.changeMethod": "إلغاء الأداء واختيار وسيلة أداء أخرى",
     "status.paymentId": "مرجع الأداء: {id}",
 
     "receipt.title": "وصل الأداء",

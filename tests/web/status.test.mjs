@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 
 import { HttpError, NetworkError } from "../../web/js/api.js";
 import {
-  afterCreation, failureView, landing, lastErrorText, paymentScreen, readError, referenceKind, statusView,
+  afterCreation, changeMethodOffered, failureView, landing, lastErrorText, paymentScreen, readError, referenceKind, statusView,
 } from "../../web/js/status.js";
 
 const payment = (status, extra = {}) => ({ payment_id: "PAY-1", status, last_error: null, ...extra });
@@ -133,5 +133,17 @@ describe("the page opens on", () => {
   it("the consultation otherwise", () => {
     assert.deepEqual(landing("", ""), { paymentId: null, url: "keep" });
     assert.deepEqual(landing("?utm=x", "not an id"), { paymentId: null, url: "keep" });
+  });
+});
+
+describe("changeMethodOffered", () => {
+  it("is offered at once while the payment is at its gateway, when this tab knows the invoices", () => {
+    assert.equal(changeMethodOffered("checking", 2), true);
+    assert.equal(changeMethodOffered("pending", 1), true);
+  });
+
+  it("is not offered without a selection to come back to, nor when reading the payment failed", () => {
+    assert.equal(changeMethodOffered("checking", 0), false);
+    assert.equal(changeMethodOffered("error", 3), false);
   });
 });

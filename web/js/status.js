@@ -49,6 +49,12 @@ export function statusView(view) {
   return { busy: view === "checking", messageKey, actions: view !== "checking", cancel: view === "pending" };
 }
 
+/**
+ * "Annuler et choisir un autre moyen" on the status screen: offered at once while the payment is still at its gateway
+ * (a payer back from the gateway's page without paying), when this tab knows the invoices to pay again.
+ */
+export const changeMethodOffered = (view, selectionSize) => selectionSize > 0 && (view === "checking" || view === "pending");
+
 /** The failure screen of a kind (a payment status, DECLINED or NOT_FOUND). */
 export function failureView(kind) {
   return {

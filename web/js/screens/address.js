@@ -27,12 +27,12 @@ export async function openFromAddress({ focus = true } = {}) {
   const opening = ++openings;
   state.pollToken++;
   const { paymentId } = landing(location.search, "");
+  const known = restoreSearch(); // also what a payer back from a gateway without paying chooses again
   if (paymentId) {
     state.code ||= session.get();
     return trackPayment(paymentId, { focus });
   }
   const { view, page } = parseView(location.search);
-  const known = restoreSearch();
   if (view === "search" || !known) {
     const code = state.code || session.get();
     if (code && !$("#subscription-code").value) $("#subscription-code").value = code;
