@@ -172,6 +172,8 @@ export const MESSAGES = {
     "failure.NEEDS_REVIEW": "La plateforme de paiement a signalé votre paiement, mais il n'a pas pu être affecté à vos factures. Nos services vont le vérifier et, si besoin, vous rembourser. Ne payez pas une seconde fois : contactez l'assistance en indiquant la référence du paiement.",
     "failure.NOT_FOUND": "Ce paiement est introuvable. Vérifiez le lien ou lancez une nouvelle recherche.",
     "failure.reason": "Motif : {reason}",
+    "failure.reasonUnknown": "La plateforme de paiement n'a pas accepté le paiement.",
+    "failure.code": "Code à communiquer à l'assistance : {code}",
     retry: "Réessayer",
 
     "help.title": "Besoin d'aide ?",
@@ -344,6 +346,8 @@ export const MESSAGES = {
     "failure.NEEDS_REVIEW": "The payment platform reported your payment, but it could not be applied to your invoices. Our staff will check it and refund you if needed. Do not pay a second time: contact support and give the payment reference.",
     "failure.NOT_FOUND": "This payment cannot be found. Check the link or start a new search.",
     "failure.reason": "Reason: {reason}",
+    "failure.reasonUnknown": "The payment platform did not accept the payment.",
+    "failure.code": "Code to give to support: {code}",
     retry: "Try again",
 
     "help.title": "Need help?",
@@ -539,6 +543,8 @@ export const MESSAGES = {
     "failure.NEEDS_REVIEW": "أبلغت منصة الأداء عن أدائك، لكن تعذر تخصيصه لفواتيرك. ستتحقق مصالحنا منه وتعيد إليك المبلغ عند الاقتضاء. لا تؤدِّ مرة ثانية: اتصل بالمساعدة مع ذكر مرجع الأداء.",
     "failure.NOT_FOUND": "هذا الأداء غير موجود. تحقق من الرابط أو ابدأ بحثًا جديدًا.",
     "failure.reason": "السبب: {reason}",
+    "failure.reasonUnknown": "لم تقبل منصة الأداء عملية الأداء.",
+    "failure.code": "رمز يُرجى ذكره عند الاتصال بالمساعدة: {code}",
     retry: "إعادة المحاولة",
 
     "help.title": "هل تحتاج إلى مساعدة؟",

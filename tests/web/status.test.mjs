@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 
 import { HttpError, NetworkError } from "../../web/js/api.js";
 import {
-  afterCreation, changeMethodOffered, failureView, landing, lastErrorText, paymentScreen, readError, referenceKind, statusView,
+  afterCreation, changeMethodOffered, failureReason, failureView, landing, lastErrorText, paymentScreen, readError, referenceKind, statusView,
 } from "../../web/js/status.js";
 
 const payment = (status, extra = {}) => ({ payment_id: "PAY-1", status, last_error: null, ...extra });
@@ -145,5 +145,24 @@ describe("changeMethodOffered", () => {
   it("is not offered without a selection to come back to, nor when reading the payment failed", () => {
     assert.equal(changeMethodOffered("checking", 0), false);
     assert.equal(changeMethodOffered("error", 3), false);
+  });
+});
+
+describe("failureReason", () => {
+  it("words every stored gateway failure, the code apart for the support", () => {
+    assert.deepEqual(failureReason("CMI 05: Carte refusée par l'émetteur"), { key: "reason.CARD_DECLINED", vars: { code: "05" }, code: "CMI 05" });
+    assert.deepEqual(failureReason("M2T FAILED"), { key: "reason.FAILED", vars: { gateway: "M2T" }, code: "M2T FAILED" });
+  });
+
+  it("gives a plain sentence for a text it does not know, the text only as the code (cut short)", () => {
+    assert.deepEqual(failureReason("SUPERSEDED"), { key: "failure.reasonUnknown", vars: {}, code: "SUPERSEDED" });
+    assert.equal(failureReason({ code: "X1" }).code, "X1");
+    const long = failureReason("E".repeat(200)).code;
+    assert.equal(long.length, 60);
+    assert.ok(long.endsWith("…"));
+  });
+
+  it("is nothing without a last_error", () => {
+    for (const none of [null, "", "  ", {}]) assert.equal(failureReason(none), null);
   });
 });

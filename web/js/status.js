@@ -88,6 +88,20 @@ export function gatewayReason(lastError) {
 }
 
 /**
+ * What the failure screen says of a payment's last_error -> null (none), or {key, vars} of a plain sentence in the
+ * payer's language (the gateway's reason when the page knows it, else a general one) and `code`: the gateway's
+ * code as stored ("CMI 05", "M2T FAILED"; an unknown text as received, cut short), shown small for the support.
+ */
+export function failureReason(lastError) {
+  const text = lastErrorText(lastError).trim();
+  if (!text) return null;
+  const known = gatewayReason(text);
+  const declined = /^([A-Z][A-Z0-9]* [A-Za-z0-9]+):/.exec(text);
+  const code = declined ? declined[1] : text.length > 60 ? `${text.slice(0, 59)}…` : text;
+  return known ? { ...known, code } : { key: "failure.reasonUnknown", vars: {}, code };
+}
+
+/**
  * Where the page opens: the payment of `?payment=<id>`, else the one this tab left to pay at its gateway (back by
  * the gateway's "return to the merchant" link, CMI's shopurl, which names no payment), else the consultation.
  * -> {paymentId (null: consultation), url: "keep" | "set" (to ?payment=<id>) | "clear"}.
