@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 
 import { HttpError, NetworkError } from "../../web/js/api.js";
 import {
-  afterCreation, changeMethodOffered, failureReason, failureView, landing, lastErrorText, paymentScreen, readError, referenceKind, statusView,
+  afterCreation, changeMethodOffered, failureReason, failureView, landing, lastErrorText, paymentScreen, readError, referenceKind, selectionOf, statusView,
 } from "../../web/js/status.js";
 
 const payment = (status, extra = {}) => ({ payment_id: "PAY-1", status, last_error: null, ...extra });
@@ -164,5 +164,21 @@ describe("failureReason", () => {
 
   it("is nothing without a last_error", () => {
     for (const none of [null, "", "  ", {}]) assert.equal(failureReason(none), null);
+  });
+});
+
+describe("selectionOf", () => {
+  const payment = { invoices: [{ invoice_id: "a" }, { invoice_id: "b" }] };
+
+  it("is the selection the payment was for, in any order", () => {
+    assert.equal(selectionOf(payment, ["b", "a"]), true);
+    assert.equal(selectionOf({ status: "FAILED" }, ["a"]), true, "a payment that lists no invoices: trusted");
+  });
+
+  it("is not another selection, nor an empty one", () => {
+    assert.equal(selectionOf(payment, ["a"]), false);
+    assert.equal(selectionOf(payment, ["a", "c"]), false);
+    assert.equal(selectionOf(payment, []), false);
+    assert.equal(selectionOf(null, []), false);
   });
 });

@@ -55,6 +55,18 @@ export function statusView(view) {
  */
 export const changeMethodOffered = (view, selectionSize) => selectionSize > 0 && (view === "checking" || view === "pending");
 
+/**
+ * Whether the selection this tab kept is what `payment` was for (its invoices, when the answer lists them): only then
+ * is it offered again (a payment opened from its link in a tab that selected other invoices is not).
+ */
+export function selectionOf(payment, selectedIds) {
+  const selected = [...selectedIds];
+  if (!selected.length) return false;
+  const listed = Array.isArray(payment?.invoices) ? payment.invoices.map((invoice) => invoice?.invoice_id) : null;
+  if (!listed) return true;
+  return listed.length === selected.length && listed.every((id) => selected.includes(id));
+}
+
 /** The failure screen of a kind (a payment status, DECLINED or NOT_FOUND). */
 export function failureView(kind) {
   return {

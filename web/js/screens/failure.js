@@ -5,7 +5,7 @@ import { registerScreen } from "../router.js";
 import { state } from "../state.js";
 import { failureReason, failureView } from "../status.js";
 import { bdi, fill, t } from "../text.js";
-import { startOver } from "./tracking.js";
+import { retryPayment } from "./tracking.js";
 
 function renderFailure() {
   const kind = state.failureKind;
@@ -32,5 +32,5 @@ function renderFailure() {
 
 export function wireFailure() {
   registerScreen("failure", renderFailure);
-  $("#failure-retry").addEventListener("click", () => startOver($("#screen-failure")));
+  $("#failure-retry").addEventListener("click", () => retryPayment($("#screen-failure")));
 }

@@ -7,7 +7,7 @@ import { $, sleep } from "../dom.js";
 import { alertError } from "../feedback.js";
 import { busy, registerScreen, render, show } from "../router.js";
 import { POLL_LIMIT_MS, POLL_MS, state } from "../state.js";
-import { changeMethodOffered, paymentScreen, readError, statusView } from "../status.js";
+import { changeMethodOffered, paymentScreen, readError, selectionOf, statusView } from "../status.js";
 import { bdi, fill, problemText, t } from "../text.js";
 import { showPaymentAgain } from "./payment.js";
 import { searchAgain } from "./search.js";
@@ -67,7 +67,8 @@ function renderStatus() {
   message.classList.toggle("is-busy", view.busy);
   message.textContent = view.messageKey ? t(view.messageKey) : "";
   fill($("#status-payment-id"), "status.paymentId", { id: bdi(state.paymentId || "") });
-  const change = changeMethodOffered(state.statusView, state.selection.size);
+  const known = selectionOf(state.payment, state.selection.keys()) ? state.selection.size : 0;
+  const change = changeMethodOffered(state.statusView, known);
   $("#status-actions").hidden = !view.actions && !change;
   $("#status-refresh").hidden = !view.actions;
   $("#status-cancel").hidden = !view.cancel || change;
@@ -96,6 +97,18 @@ export async function cancelPayment(container) {
 export async function startOver(container) {
   if (state.payment?.status === "PENDING" && !(await cancelPayment(container))) return;
   await searchAgain(container);
+}
+
+/**
+ * "Réessayer" after a payment that did not go through: a payment still PENDING (declined) is cancelled first, then
+ * the payment screen again with the same invoices, means of payment and payer; a new search when this tab does not
+ * know the invoices (a payment opened from its link).
+ */
+export async function retryPayment(container) {
+  if (!selectionOf(state.payment, state.selection.keys())) return startOver(container);
+  if (state.payment?.status === "PENDING" && !(await cancelPayment(container))) return;
+  for (const invoice of state.selection.values()) invoice.status = "UNPAID";
+  showPaymentAgain();
 }
 
 export function wireTracking() {
