@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import PAYER, on_screen, search, shot
+from tests.support.browser import PAYER, on_screen, pay_form, search, shot
 
 pytestmark = pytest.mark.browser
 
@@ -93,3 +93,31 @@ def test_a_fresh_tab_at_a_screen_s_address_opens_the_consultation(page: Page):
     on_screen(page, "search")
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_label("Code d'abonnement")).to_have_value("")
+
+
+def test_back_forward_and_reload_around_a_payment_reference(page: Page):
+    search(page, "AB12")
+    results = on_screen(page, "results")
+    results.get_by_role("checkbox", name="F-2026-000123", exact=True).check()
+    results.get_by_role("button", name="Régler Factures").click()
+    pay_form(page, "CMI", "Fatourati")
+    page.locator("#screen-payment").get_by_role("button", name="Payer", exact=True).click()
+    reference = on_screen(page, "reference")
+    code = reference.locator("#reference-code")
+    expect(code).to_have_text(re.compile(r"^\d{12}$"))
+    issued = code.inner_text()
+    expect(page).to_have_url(re.compile(r"/\?payment=[A-Za-z0-9-]+$"))
+    address = page.url
+
+    page.reload()
+    expect(on_screen(page, "reference").locator("#reference-code")).to_have_text(issued)
+    # Back: the results, where the invoice is now held by this payment (no longer selectable).
+    page.go_back()
+    results = on_screen(page, "results")
+    row = results.locator("tr.invoice-row", has=page.get_by_role("checkbox", name="F-2026-000123", exact=True))
+    expect(row).to_have_attribute("data-status", "PENDING_PAYMENT")
+    expect(results.locator("#selection-total")).to_have_attribute("data-count", "0")
+    page.go_forward()
+    expect(on_screen(page, "reference").locator("#reference-code")).to_have_text(issued)
+    assert page.url == address
+    assert_no_code_in_address(page, "AB12")
