@@ -3,19 +3,20 @@
 // The subscription code is the only key to the invoices: it never goes into a URL or localStorage.
 
 import { restoreLanguage, wireLanguage } from "./js/language.js";
-import { leavePaymentUrl, show, showPaymentUrl } from "./js/router.js";
+import { leavePaymentUrl, showPaymentUrl } from "./js/router.js";
+import { openFromAddress, wireAddress } from "./js/screens/address.js";
 import { wireFailure } from "./js/screens/failure.js";
 import { backToResults, wirePayment } from "./js/screens/payment.js";
 import { wireReceipt } from "./js/screens/receipt.js";
 import { wireReference } from "./js/screens/reference.js";
 import { wireResults } from "./js/screens/results.js";
 import { newSearch, wireSearch } from "./js/screens/search.js";
-import { trackPayment, wireTracking } from "./js/screens/tracking.js";
+import { wireTracking } from "./js/screens/tracking.js";
 import { session, state } from "./js/state.js";
 import { landing } from "./js/status.js";
 
 function init() {
-  for (const wire of [wireSearch, wireResults, wirePayment, wireReference, wireTracking, wireReceipt, wireFailure]) {
+  for (const wire of [wireSearch, wireResults, wirePayment, wireReference, wireTracking, wireReceipt, wireFailure, wireAddress]) {
     wire();
   }
   wireLanguage();
@@ -33,12 +34,7 @@ function init() {
   const { paymentId, url } = landing(location.search, session.takeTrip());
   if (url === "set") showPaymentUrl(paymentId);
   if (url === "clear") leavePaymentUrl();
-  if (paymentId) {
-    state.code = session.get();
-    trackPayment(paymentId, { focus: false });
-  } else {
-    show("search", { focus: false });
-  }
+  openFromAddress({ focus: false });
 }
 
 init();

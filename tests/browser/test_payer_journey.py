@@ -120,12 +120,22 @@ def test_cmi_card_declined_then_paid_on_a_retry(page: Page):
     shot(page, "failure")
     failure.get_by_role("button", name="Réessayer").click()
 
+    # Issue 14.4: "Réessayer" keeps the selection, the means of payment and the payer (it no longer starts over
+    # from the results with nothing ticked).
+    payment = on_screen(page, "payment")
+    expect(payment.get_by_role("cell", name=numbers[0], exact=True)).to_be_visible()
+    expect(payment.get_by_role("radio", name="CMI", exact=True)).to_be_checked()
+    expect(payment.get_by_role("radio", name="Carte bancaire", exact=True)).to_be_checked()
+    expect(payment.get_by_label("Nom du payeur")).to_have_value(PAYER["name"])
+    expect(payment.get_by_label("E-mail")).to_have_value(PAYER["email"])
+    shot(page, "payment_retry")
+    payment.get_by_role("button", name="Retour aux factures").click()
     results = on_screen(page, "results")
     row = results.locator("tr.invoice-row", has=page.get_by_role("checkbox", name=numbers[0], exact=True))
     expect(row).to_have_attribute("data-status", "UNPAID")  # the declined payment no longer holds it
-    results.get_by_role("checkbox", name=numbers[0], exact=True).check()
+    expect(results.get_by_role("checkbox", name=numbers[0], exact=True)).to_be_checked()
     results.get_by_role("button", name="Régler Factures").click()
-    pay_form(page, "CMI", "Carte bancaire")
+    on_screen(page, "payment")
     submit_payment(page)
     expect(page.get_by_role("heading", name="CMI — Paiement sécurisé")).to_be_visible()
     page.get_by_role("button", name="Payer", exact=True).click()

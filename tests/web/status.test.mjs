@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 
 import { HttpError, NetworkError } from "../../web/js/api.js";
 import {
-  afterCreation, failureView, landing, lastErrorText, paymentScreen, readError, referenceKind, statusView,
+  afterCreation, changeMethodOffered, failureReason, failureView, landing, lastErrorText, paymentScreen, readError, referenceKind, selectionOf, statusView,
 } from "../../web/js/status.js";
 
 const payment = (status, extra = {}) => ({ payment_id: "PAY-1", status, last_error: null, ...extra });
@@ -133,5 +133,52 @@ describe("the page opens on", () => {
   it("the consultation otherwise", () => {
     assert.deepEqual(landing("", ""), { paymentId: null, url: "keep" });
     assert.deepEqual(landing("?utm=x", "not an id"), { paymentId: null, url: "keep" });
+  });
+});
+
+describe("changeMethodOffered", () => {
+  it("is offered at once while the payment is at its gateway, when this tab knows the invoices", () => {
+    assert.equal(changeMethodOffered("checking", 2), true);
+    assert.equal(changeMethodOffered("pending", 1), true);
+  });
+
+  it("is not offered without a selection to come back to, nor when reading the payment failed", () => {
+    assert.equal(changeMethodOffered("checking", 0), false);
+    assert.equal(changeMethodOffered("error", 3), false);
+  });
+});
+
+describe("failureReason", () => {
+  it("words every stored gateway failure, the code apart for the support", () => {
+    assert.deepEqual(failureReason("CMI 05: Carte refusée par l'émetteur"), { key: "reason.CARD_DECLINED", vars: { code: "05" }, code: "CMI 05" });
+    assert.deepEqual(failureReason("M2T FAILED"), { key: "reason.FAILED", vars: { gateway: "M2T" }, code: "M2T FAILED" });
+  });
+
+  it("gives a plain sentence for a text it does not know, the text only as the code (cut short)", () => {
+    assert.deepEqual(failureReason("SUPERSEDED"), { key: "failure.reasonUnknown", vars: {}, code: "SUPERSEDED" });
+    assert.equal(failureReason({ code: "X1" }).code, "X1");
+    const long = failureReason("E".repeat(200)).code;
+    assert.equal(long.length, 60);
+    assert.ok(long.endsWith("…"));
+  });
+
+  it("is nothing without a last_error", () => {
+    for (const none of [null, "", "  ", {}]) assert.equal(failureReason(none), null);
+  });
+});
+
+describe("selectionOf", () => {
+  const payment = { invoices: [{ invoice_id: "a" }, { invoice_id: "b" }] };
+
+  it("is the selection the payment was for, in any order", () => {
+    assert.equal(selectionOf(payment, ["b", "a"]), true);
+    assert.equal(selectionOf({ status: "FAILED" }, ["a"]), true, "a payment that lists no invoices: trusted");
+  });
+
+  it("is not another selection, nor an empty one", () => {
+    assert.equal(selectionOf(payment, ["a"]), false);
+    assert.equal(selectionOf(payment, ["a", "c"]), false);
+    assert.equal(selectionOf(payment, []), false);
+    assert.equal(selectionOf(null, []), false);
   });
 });

@@ -3,7 +3,8 @@
 
 import { $, $$ } from "./dom.js";
 import { clearAlert } from "./feedback.js";
-import { state } from "./state.js";
+import { screenQuery, searchSnapshot } from "./navigation.js";
+import { session, state } from "./state.js";
 import { t } from "./text.js";
 
 const renders = {};
@@ -23,9 +24,14 @@ export const render = (name = state.screen) => renders[name]?.();
 
 export const setTitle = () => { document.title = `${t(`${state.screen}.title`)} — ${t("app.title")} — PORTNET`; };
 
-export function show(name, { focus = true } = {}) {
+/**
+ * Shows screen `name`. Its address is pushed onto the history (so that Back comes back here) unless it is the one
+ * shown already; `replace` (a reload, Back or Forward, a screen standing in for another) replaces it instead.
+ */
+export function show(name, { focus = true, replace = false } = {}) {
   if (name !== state.screen) clearAlert();
   state.screen = name;
+  syncUrl({ replace });
   for (const section of $$("[data-screen]")) section.hidden = section.dataset.screen !== name;
   document.body.dataset.currentScreen = name;
   render(name);
@@ -52,6 +58,14 @@ export async function busy(container, task, label = "busy") {
     if (lost && focused?.isConnected && !focused.disabled && !focused.closest("[hidden]")) focused.focus();
     else if (lost || focused?.disabled) $(`#${state.screen}-title`).focus();
   }
+}
+
+/** The address of the screen shown (and this tab's sessionStorage of the search), as the state says. */
+export function syncUrl({ replace = false } = {}) {
+  if (state.code) session.saveSearch(searchSnapshot(state));
+  const query = screenQuery(state.screen, { page: state.page, paymentId: state.paymentId });
+  if (query === null || query === location.search) return;
+  history[replace ? "replaceState" : "pushState"](null, "", `${location.pathname}${query}`);
 }
 
 /** The address names the payment followed, so that a reload or a gateway's return shows it again. */

@@ -29,6 +29,8 @@ export const state = {
 const STORE_CODE = "epay.subscriptionCode"; // sessionStorage: the "Réessayer" path after a gateway round trip
 const STORE_TRIP = "epay.gatewayPayment"; // sessionStorage: the payment whose gateway page this tab went to
 const STORE_LANG = "epay.lang"; // localStorage: the language chosen
+const STORE_PAYER = "epay.payer"; // sessionStorage: the payer's details and the means chosen, for a second attempt
+const STORE_SEARCH = "epay.search"; // sessionStorage: the search, its page cursors and the selection (reload, Back)
 
 export const session = {
   get: () => { try { return sessionStorage.getItem(STORE_CODE) || ""; } catch { return ""; } },
@@ -43,6 +45,10 @@ export const session = {
       return "";
     }
   },
+  saveSearch: (snapshot) => { try { sessionStorage.setItem(STORE_SEARCH, JSON.stringify(snapshot)); } catch { /* no reload */ } },
+  loadSearch: () => { try { return JSON.parse(sessionStorage.getItem(STORE_SEARCH) || "null"); } catch { return null; } },
+  savePayer: (payer) => { try { sessionStorage.setItem(STORE_PAYER, JSON.stringify(payer)); } catch { /* typed again */ } },
+  loadPayer: () => { try { return JSON.parse(sessionStorage.getItem(STORE_PAYER) || "null"); } catch { return null; } },
   setTrip: (id) => { try { sessionStorage.setItem(STORE_TRIP, id); } catch { /* only the return by "shopurl" is lost */ } },
 };
 

@@ -49,6 +49,24 @@ export function statusView(view) {
   return { busy: view === "checking", messageKey, actions: view !== "checking", cancel: view === "pending" };
 }
 
+/**
+ * "Annuler et choisir un autre moyen" on the status screen: offered at once while the payment is still at its gateway
+ * (a payer back from the gateway's page without paying), when this tab knows the invoices to pay again.
+ */
+export const changeMethodOffered = (view, selectionSize) => selectionSize > 0 && (view === "checking" || view === "pending");
+
+/**
+ * Whether the selection this tab kept is what `payment` was for (its invoices, when the answer lists them): only then
+ * is it offered again (a payment opened from its link in a tab that selected other invoices is not).
+ */
+export function selectionOf(payment, selectedIds) {
+  const selected = [...selectedIds];
+  if (!selected.length) return false;
+  const listed = Array.isArray(payment?.invoices) ? payment.invoices.map((invoice) => invoice?.invoice_id) : null;
+  if (!listed) return true;
+  return listed.length === selected.length && listed.every((id) => selected.includes(id));
+}
+
 /** The failure screen of a kind (a payment status, DECLINED or NOT_FOUND). */
 export function failureView(kind) {
   return {
@@ -79,6 +97,20 @@ export function gatewayReason(lastError) {
   const ended = /^([A-Z][A-Z0-9]*) (FAILED|CANCELLED|EXPIRED)$/.exec(text);
   if (ended) return { key: `reason.${ended[2]}`, vars: { gateway: ended[1] } };
   return null;
+}
+
+/**
+ * What the failure screen says of a payment's last_error -> null (none), or {key, vars} of a plain sentence in the
+ * payer's language (the gateway's reason when the page knows it, else a general one) and `code`: the gateway's
+ * code as stored ("CMI 05", "M2T FAILED"; an unknown text as received, cut short), shown small for the support.
+ */
+export function failureReason(lastError) {
+  const text = lastErrorText(lastError).trim();
+  if (!text) return null;
+  const known = gatewayReason(text);
+  const declined = /^([A-Z][A-Z0-9]* [A-Za-z0-9]+):/.exec(text);
+  const code = declined ? declined[1] : text.length > 60 ? `${text.slice(0, 59)}…` : text;
+  return known ? { ...known, code } : { key: "failure.reasonUnknown", vars: {}, code };
 }
 
 /**

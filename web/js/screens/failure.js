@@ -3,9 +3,9 @@
 import { $ } from "../dom.js";
 import { registerScreen } from "../router.js";
 import { state } from "../state.js";
-import { failureView, gatewayReason, lastErrorText } from "../status.js";
+import { failureReason, failureView } from "../status.js";
 import { bdi, fill, t } from "../text.js";
-import { startOver } from "./tracking.js";
+import { retryPayment } from "./tracking.js";
 
 function renderFailure() {
   const kind = state.failureKind;
@@ -14,13 +14,17 @@ function renderFailure() {
   message.dataset.status = kind;
   $("#failure-title").textContent = t(view.titleKey);
   $("span", message).textContent = t(view.messageKey);
-  // The gateway's reason in the payer's language when the page knows it; else as received, isolated (<bdi>).
-  const received = lastErrorText(state.payment?.last_error);
-  const reason = gatewayReason(state.payment?.last_error);
-  const shown = reason ? t(reason.key, reason.vars) : bdi(received);
-  $("#failure-reason").hidden = !received;
-  if (received) fill($("#failure-reason"), "failure.reason", { reason: shown });
-  else $("#failure-reason").replaceChildren();
+  // Always a plain sentence in the payer's language; the gateway's own code only small, for the support.
+  const reason = failureReason(state.payment?.last_error);
+  $("#failure-reason").hidden = !reason;
+  $("#failure-code").hidden = !reason;
+  if (reason) {
+    fill($("#failure-reason"), "failure.reason", { reason: t(reason.key, reason.vars) });
+    fill($("#failure-code"), "failure.code", { code: bdi(reason.code) });
+  } else {
+    $("#failure-reason").replaceChildren();
+    $("#failure-code").replaceChildren();
+  }
   if (state.paymentId) fill($("#failure-payment-id"), "status.paymentId", { id: bdi(state.paymentId) });
   else $("#failure-payment-id").replaceChildren();
   $("#failure-retry").hidden = !view.retry;
@@ -28,5 +32,5 @@ function renderFailure() {
 
 export function wireFailure() {
   registerScreen("failure", renderFailure);
-  $("#failure-retry").addEventListener("click", () => startOver($("#screen-failure")));
+  $("#failure-retry").addEventListener("click", () => retryPayment($("#screen-failure")));
 }

@@ -72,6 +72,10 @@ async function onPaymentSubmit(event) {
     name: $("#payer-name").value, email: $("#payer-email").value, phone: $("#payer-phone").value,
   });
   if (showProblems(problems)) return;
+  session.savePayer({
+    name: $("#payer-name").value, email: $("#payer-email").value, phone: $("#payer-phone").value,
+    gateway: chosenGateway(), method: $("input[name=method]:checked").value,
+  });
 
   const body = paymentBody({
     code: state.code,
@@ -149,6 +153,21 @@ function submitRedirect(redirect) {
   if (isPaymentId(state.paymentId)) session.setTrip(state.paymentId);
   form.submit();
   return true;
+}
+
+/** The payment screen again after an attempt: the payer's details and the means chosen as this tab last sent them. */
+export function showPaymentAgain({ replace = false } = {}) {
+  const saved = session.loadPayer();
+  if (saved && typeof saved === "object") {
+    const put = (id, value) => { if (typeof value === "string" && !$(id).value) $(id).value = value; };
+    put("#payer-name", saved.name);
+    put("#payer-email", saved.email);
+    put("#payer-phone", saved.phone);
+    const gateway = document.getElementById(`gateway-${saved.gateway}`);
+    if (gateway) gateway.checked = true;
+    if (typeof saved.method === "string") state.method = saved.method;
+  }
+  show("payment", { replace });
 }
 
 /** "Retour aux factures": the page reloaded first, as statuses may have changed while the payer was here. */

@@ -5,8 +5,10 @@ import { HttpError } from "../api.js";
 import { $, $$, el, icon } from "../dom.js";
 import { alertError, announce, clearAlert, clearFieldErrors, showProblems } from "../feedback.js";
 import { sumCentimes, toApiAmount, toCentimes } from "../money.js";
-import { searchBody } from "../requests.js";
-import { busy, onBusyEnd, registerScreen, show } from "../router.js";
+import { LIMITS } from "../contract.js";
+import { PAGE_SIZE, searchBody } from "../requests.js";
+import { MAX_SELECTED, isOverdue, isoToday, pageCount, selectPage, selectionFull } from "../selection.js";
+import { busy, onBusyEnd, registerScreen, show, syncUrl } from "../router.js";
 import { state } from "../state.js";
 import { fill, formatDate, formatInstant, amountText, bdi, issuerText, money, problemText, t } from "../text.js";
 import { checkFilters } from "../validation.js";
@@ -37,8 +39,42 @@ export function resetFiltersForm() {
   $("#filters").removeAttribute("open");
 }
 
+/** How many invoices the search finds: its pages walked once, 50 at a time, in the background (null until known). */
+let counted = { key: "", total: null };
+async function countResults() {
+  const key = JSON.stringify([state.code, state.invoiceNumber, state.filters]);
+  if (counted.key === key) return;
+  counted = { key, total: null };
+  let total = 0;
+  let cursor = null;
+  try {
+    do {
+      const data = await searchInvoices(searchBody({
+        code: state.code, invoiceNumber: state.invoiceNumber, filters: state.filters, cursor, pageSize: LIMITS.pageSizeMax,
+      }));
+      if (counted.key !== key) return;
+      total += Array.isArray(data?.items) ? data.items.length : 0;
+      cursor = data?.next_cursor || null;
+    } while (cursor);
+  } catch {
+    if (counted.key === key) counted.key = ""; // no count shown; tried again with the next page shown
+    return;
+  }
+  counted.total = total;
+  if (state.screen === "results") renderCount();
+}
+
+function renderCount() {
+  const line = $("#results-count");
+  const total = counted.key === JSON.stringify([state.code, state.invoiceNumber, state.filters]) ? counted.total : null;
+  line.hidden = total === null;
+  line.textContent = total === null ? "" : t("results.count", { n: total, page: state.page + 1, pages: pageCount(total, PAGE_SIZE) });
+}
+
 function renderResults() {
   fill($("#results-code"), "results.code", { code: bdi(state.code) });
+  renderCount();
+  countResults();
   $("#results-caption").textContent = t("results.caption", { n: state.page + 1 });
   $("#page-indicator").textContent = t("page.label", { n: state.page + 1 });
   $("#invoices-body").replaceChildren(...state.items.map(invoiceRow));
@@ -60,6 +96,7 @@ function invoiceRow(invoice) {
   const id = `sel-${invoice.invoice_id.replace(/[^A-Za-z0-9_-]/g, "_")}`;
   const cell = (key, ...children) => el("td", { "data-label": t(key) }, el("span", {}, ...children));
   const status = el("span", { class: "status", id: `${id}-status` });
+  const overdue = isOverdue(invoice, isoToday());
   if (invoice.status === "PENDING_PAYMENT") {
     const until = formatInstant(invoice.hold_expires_at);
     status.classList.add("status-pending");
@@ -74,7 +111,10 @@ function invoiceRow(invoice) {
   }
   return el(
     "tr",
-    { class: "invoice-row", "data-invoice-id": invoice.invoice_id, "data-issuer": invoice.issuer.code, "data-status": invoice.status },
+    {
+      class: overdue ? "invoice-row is-overdue" : "invoice-row", "data-invoice-id": invoice.invoice_id,
+      "data-issuer": invoice.issuer.code, "data-status": invoice.status, "data-overdue": String(overdue),
+    },
     el(
       "td",
       { class: "cell-number", "data-label": t("col.number") },
@@ -88,9 +128,13 @@ function invoiceRow(invoice) {
     ),
     cell("col.issuer", el("bdi", {}, invoice.issuer.name, " ", el("span", { class: "muted" }, `(${invoice.issuer.code})`))),
     cell("col.date", formatDate(invoice.issue_date)),
-    cell("col.due", formatDate(invoice.due_date)),
+    cell("col.due", formatDate(invoice.due_date), ...(overdue ? [" ", el("span", { class: "overdue" }, t("due.overdue"))] : [])),
     amountText(el("td", { class: "num", "data-label": t("col.amount") }), invoice.amount),
-    cell("col.status", status, el("span", { class: "row-reason", id: `${id}-reason`, hidden: true }, t("select.otherIssuer"))),
+    cell(
+      "col.status", status,
+      el("span", { class: "row-reason", id: `${id}-reason`, hidden: true }, t("select.otherIssuer")),
+      el("span", { class: "row-limit", id: `${id}-limit`, hidden: true }, t("select.limitRow", { max: MAX_SELECTED })),
+    ),
   );
 }
 
@@ -101,21 +145,26 @@ function selectedIssuer() {
 
 function syncSelection() {
   const issuer = selectedIssuer();
+  const full = selectionFull(state.selection.size);
   for (const box of $$(".invoice-check")) {
     const invoice = state.items.find((item) => item.invoice_id === box.dataset.invoiceId);
     const row = box.closest("tr");
     const pending = invoice.status !== "UNPAID";
     const other = Boolean(issuer) && invoice.issuer.code !== issuer.code;
     box.checked = state.selection.has(invoice.invoice_id);
-    box.disabled = pending || other;
+    const limited = full && !box.checked && !pending && !other;
+    box.disabled = pending || other || limited;
     row.dataset.selectable = String(!box.disabled);
     row.classList.toggle("is-selected", box.checked);
     row.classList.toggle("is-disabled", box.disabled);
     $(".row-reason", row).hidden = !other || pending;
-    const reason = pending ? `${box.id}-status` : other ? `${box.id}-reason issuer-restriction` : null;
+    $(".row-limit", row).hidden = !limited;
+    const reason = pending ? `${box.id}-status` : other ? `${box.id}-reason issuer-restriction` : limited ? `${box.id}-limit selection-limit` : null;
     if (reason) box.setAttribute("aria-describedby", reason);
     else box.removeAttribute("aria-describedby");
   }
+  $("#selection-limit").hidden = !full;
+  fill($("#selection-limit span"), "select.limit", { max: String(MAX_SELECTED) });
   const notice = $("#issuer-restriction");
   notice.hidden = !issuer;
   if (issuer) fill($("span", notice), "select.restricted", { issuer: issuerText(issuer) });
@@ -133,7 +182,9 @@ function syncSelection() {
 function syncResultsControls() {
   $("#page-prev").disabled = state.page === 0;
   $("#page-next").disabled = !state.cursors[state.page + 1];
-  $("#pay-cta").disabled = state.selection.size === 0;
+  $("#pay-cta").disabled = state.selection.size === 0 || state.selection.size > MAX_SELECTED;
+  $("#select-page").disabled =
+    selectPage(state.items, state.selection.keys(), selectedIssuer()?.code).add.length === 0;
   $("#selection-clear").hidden = state.selection.size === 0;
   $("#selection-bar").classList.toggle("has-selection", state.selection.size > 0);
 }
@@ -145,6 +196,7 @@ function onInvoiceToggle(event) {
   if (box.checked) state.selection.set(invoice.invoice_id, invoice);
   else state.selection.delete(invoice.invoice_id);
   syncSelection();
+  syncUrl();
   announce($("#selection-total").textContent);
 }
 
@@ -154,6 +206,7 @@ async function goToPage(index) {
     try {
       await loadPage(index);
       renderResults();
+      syncUrl();
       announce(t("page.announce", { n: index + 1 }));
     } catch (error) {
       if (!(error instanceof HttpError && error.problem.code === "INVALID_CURSOR")) {
@@ -164,6 +217,7 @@ async function goToPage(index) {
       try {
         await loadPage(0);
         renderResults();
+        syncUrl({ replace: true });
         alertError(t("error.cursor"));
       } catch (again) {
         alertError(problemText(again));
@@ -187,6 +241,7 @@ async function applyFilters(filters) {
     try {
       const items = await loadPage(0);
       renderResults();
+      syncUrl();
       announce(items.length ? t("page.announce", { n: 1 }) : t("filters.noMatch"));
     } catch (error) {
       alertError(problemText(error));
@@ -223,8 +278,17 @@ export function wireResults() {
   $("#selection-clear").addEventListener("click", () => {
     state.selection.clear();
     syncSelection();
+    syncUrl();
     announce(t("select.cleared"));
     $("#results-title").focus();
   });
   $("#pay-cta").addEventListener("click", () => state.selection.size && show("payment"));
+  $("#select-page").addEventListener("click", () => {
+    const { add, capped } = selectPage(state.items, state.selection.keys(), selectedIssuer()?.code);
+    for (const invoice of add) state.selection.set(invoice.invoice_id, invoice);
+    syncSelection();
+    syncUrl();
+    const total = $("#selection-total").textContent;
+    announce(capped ? `${t("select.limit", { max: MAX_SELECTED })} ${total}` : total);
+  });
 }

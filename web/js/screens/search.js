@@ -3,7 +3,7 @@
 import { HttpError } from "../api.js";
 import { $ } from "../dom.js";
 import { alertError, clearAlert, clearFieldErrors, showFieldErrors, showProblems } from "../feedback.js";
-import { busy, leavePaymentUrl, registerScreen, show } from "../router.js";
+import { busy, registerScreen, show } from "../router.js";
 import { session, state } from "../state.js";
 import { problemText, t } from "../text.js";
 import { checkSearch } from "../validation.js";
@@ -35,7 +35,6 @@ export async function startSearch(code, number, container) {
   await busy(container, async () => {
     try {
       const items = await loadPage(0);
-      leavePaymentUrl();
       if (items.length) {
         show("results");
       } else {
@@ -56,7 +55,6 @@ export async function startSearch(code, number, container) {
 /** Back to the consultation, the code kept (this tab's, or the one remembered before a gateway round trip). */
 export function newSearch() {
   state.pollToken++;
-  leavePaymentUrl();
   const code = state.code || session.get();
   if (code) codeInput().value = code;
   numberInput().value = "";

@@ -7,8 +7,9 @@ import { $, sleep } from "../dom.js";
 import { alertError } from "../feedback.js";
 import { busy, registerScreen, render, show } from "../router.js";
 import { POLL_LIMIT_MS, POLL_MS, state } from "../state.js";
-import { paymentScreen, readError, statusView } from "../status.js";
+import { changeMethodOffered, paymentScreen, readError, selectionOf, statusView } from "../status.js";
 import { bdi, fill, problemText, t } from "../text.js";
+import { showPaymentAgain } from "./payment.js";
 import { searchAgain } from "./search.js";
 
 /** Shows payment `id` where it stands: polled every POLL_MS for up to POLL_LIMIT_MS while still at the gateway. */
@@ -66,8 +67,12 @@ function renderStatus() {
   message.classList.toggle("is-busy", view.busy);
   message.textContent = view.messageKey ? t(view.messageKey) : "";
   fill($("#status-payment-id"), "status.paymentId", { id: bdi(state.paymentId || "") });
-  $("#status-actions").hidden = !view.actions;
-  $("#status-cancel").hidden = !view.cancel;
+  const known = selectionOf(state.payment, state.selection.keys()) ? state.selection.size : 0;
+  const change = changeMethodOffered(state.statusView, known);
+  $("#status-actions").hidden = !view.actions && !change;
+  $("#status-refresh").hidden = !view.actions;
+  $("#status-cancel").hidden = !view.cancel || change;
+  $("#status-change").hidden = !change;
 }
 
 /** Cancels the payment followed, busy in `container`: true when cancelled (else its state, or why not, shown). */
@@ -94,10 +99,34 @@ export async function startOver(container) {
   await searchAgain(container);
 }
 
+/**
+ * "Réessayer" after a payment that did not go through: a payment still PENDING (declined) is cancelled first, then
+ * the payment screen again with the same invoices, means of payment and payer; a new search when this tab does not
+ * know the invoices (a payment opened from its link).
+ */
+export async function retryPayment(container) {
+  if (!selectionOf(state.payment, state.selection.keys())) return startOver(container);
+  if (state.payment?.status === "PENDING" && !(await cancelPayment(container))) return;
+  for (const invoice of state.selection.values()) invoice.status = "UNPAID";
+  showPaymentAgain();
+}
+
 export function wireTracking() {
   registerScreen("status", renderStatus);
   $("#status-refresh").addEventListener("click", () => trackPayment(state.paymentId));
   $("#status-cancel").addEventListener("click", async () => {
     if (await cancelPayment($("#screen-status"))) startOver($("#screen-failure"));
+  });
+  // Back from the gateway's page without paying: the payment cancelled (its invoices freed), the same invoices and
+  // payer offered again with another means of payment.
+  $("#status-change").addEventListener("click", async () => {
+    const id = state.paymentId;
+    state.pollToken++;
+    if (await cancelPayment($("#screen-status"))) {
+      for (const invoice of state.selection.values()) invoice.status = "UNPAID";
+      showPaymentAgain();
+    } else if (state.screen === "status" && state.paymentId === id && state.payment?.status === "PENDING") {
+      trackPayment(id, { focus: false });
+    }
   });
 }
