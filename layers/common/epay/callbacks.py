@@ -32,7 +32,6 @@ from epay.gateways.protocol import (
 )
 from epay.gateways.registry import GatewayRegistry
 from epay.observability import logger, metrics
-from epay.payment_service import held_by
 from epay.payments import (
     Payment,
     PaymentEvent,
@@ -50,6 +49,7 @@ from epay.ports import (
     InvoicesUnavailable,
     PaymentChanged,
     PaymentStore,
+    held_by,
 )
 
 _ATTEMPTS = 8

@@ -28,7 +28,7 @@ from epay.error_catalogue import PYDANTIC_MESSAGES, field_message
 from epay.errors import DomainError, FieldError, StoreUnavailable
 from epay.json_bounds import MAX_DEPTH, MAX_NUMBER_CHARS, NUMBER_TOO_LONG, TOO_DEEP, JsonTooComplex, check_json_bounds
 from epay.observability import logger
-from epay.schemas import Problem
+from epay.problem import Problem
 
 PROBLEM_TYPE_BASE = "https://epaiement.portnet.ma/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"

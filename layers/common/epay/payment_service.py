@@ -27,7 +27,7 @@ from epay.payments import (
     is_payment_id,
     new_payment_id,
 )
-from epay.ports import InvoiceStore, InvoicesUnavailable, PaymentChanged, PaymentStore, ReferenceTaken
+from epay.ports import InvoiceStore, InvoicesUnavailable, PaymentChanged, PaymentStore, ReferenceTaken, held_by
 from epay.ratelimit import RateLimiter
 from epay.schemas import (
     IssuerOut,
@@ -87,16 +87,6 @@ def payment_view(payment: Payment, now: int, unapplied: Sequence[UnappliedFunds]
         last_error=payment.last_error,
         unapplied_funds=[unapplied_out(funds) for funds in unapplied],
     )
-
-
-def held_by(invoices: InvoiceStore, payment: Payment) -> list[str]:
-    """The payment's invoices that it still holds (the others were freed, or taken after its hold lapsed)."""
-    found = invoices.get_invoices(payment.invoice_ids)
-    return [
-        invoice_id
-        for invoice_id, invoice in found.items()
-        if invoice.hold is not None and invoice.hold.payment_id == payment.payment_id
-    ]
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ __all__ = [
     "PaymentStore",
     "ReferenceTaken",
     "UpsertOutcome",
+    "held_by",
 ]
 
 
@@ -147,3 +148,13 @@ class PaymentStore(Protocol):
     def unapplied_funds(self, payment_id: str) -> list[UnappliedFunds]:
         """The unapplied funds recorded on a payment, oldest first."""
         ...
+
+
+def held_by(invoices: InvoiceStore, payment: Payment) -> list[str]:
+    """The payment's invoices that it still holds (the others were freed, or taken after its hold lapsed)."""
+    found = invoices.get_invoices(payment.invoice_ids)
+    return [
+        invoice_id
+        for invoice_id, invoice in found.items()
+        if invoice.hold is not None and invoice.hold.payment_id == payment.payment_id
+    ]

@@ -141,22 +141,6 @@ class SearchResponse(BaseModel):
     next_cursor: str | None
 
 
-class ProblemFieldError(BaseModel):
-    field: str
-    message: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, as every 4xx/5xx of the JSON API is answered."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[ProblemFieldError] | None = None
-
-
 # -- payments (api.md §2-§5) -----------------------------------------------------------------------------------
 
 INVOICE_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
