@@ -35,7 +35,7 @@ from epay.ports import UpsertOutcome
 from epay.ratelimit import RateLimiter
 from epay.schemas import PaymentCreated, PaymentRequest, PaymentView
 from tests.support.fakes import CountingHits, InMemoryInvoices, InMemoryPayments, in_memory_stores
-from tests.support.messages import m2t_notification
+from tests.support.messages import cmi_result_fields, m2t_notification
 
 # A code made of characters a payment id or an invoice id never holds (as in tests/support/payments.py), so the
 # session's log scan (tests/conftest.py) would catch it leaking.
@@ -237,23 +237,13 @@ class Harness:
         `changes` replace (or add) fields before signing, e.g. `amount="1020"` or `oid=UNKNOWN_PAYMENT`.
         """
         assert created.redirect is not None, "only a redirect payment is sent to CMI's page"
-        sent = {name: value for name, value in created.redirect.fields.items() if name != "HASH"}
-        declined = proc_return_code != "00"
-        fields = {
-            **sent,
-            "ProcReturnCode": proc_return_code,
-            "Response": "Declined" if declined else "Approved",
-            "AuthCode": "" if declined else "P12345",
-            "TransId": trans_id,
-            "HostRefNum": "" if declined else "601510123456",
-            "ErrMsg": error_message,
-            "MaskedPan": CARD_NUMBER,
-            "EXTRA.TRXDATE": "20261127 10:15:30",
-            "mdStatus": "1",
-            "callbackCall": "true",
-            "rnd": f"cb{next(_serial):018d}",
-            **changes,
-        }
+        fields = cmi_result_fields(
+            created.redirect.fields,
+            proc_return_code=proc_return_code,
+            trans_id=trans_id,
+            error_message=error_message,
+        )
+        fields.update(changes)
         return cmi_signed(list(fields.items()), store_key)
 
     def post_cmi(self, fields: Sequence[tuple[str, str]]) -> tuple[int, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from epay import clock
@@ -38,3 +39,27 @@ def m2t_notification(
     if reference is not None:
         body["reference"] = reference
     return json.dumps(body).encode("utf-8")
+
+
+CARD_NUMBER = "4000000000000002"
+
+
+def cmi_result_fields(
+    sent: Mapping[str, str], *, proc_return_code: str = "00", trans_id: str = "26015K1Q0001", error_message: str = ""
+) -> dict[str, str]:
+    """What CMI posts back before signing: every field the payment's form sent (but HASH), its result, a fresh rnd."""
+    declined = proc_return_code != "00"
+    return {
+        **{name: value for name, value in sent.items() if name != "HASH"},
+        "ProcReturnCode": proc_return_code,
+        "Response": "Declined" if declined else "Approved",
+        "AuthCode": "" if declined else "P12345",
+        "TransId": trans_id,
+        "HostRefNum": "" if declined else "601510123456",
+        "ErrMsg": error_message,
+        "MaskedPan": CARD_NUMBER,
+        "EXTRA.TRXDATE": "20261127 10:15:30",
+        "mdStatus": "1",
+        "callbackCall": "true",
+        "rnd": f"cb{next(_serial):018d}",
+    }

@@ -25,7 +25,7 @@ from epay.gateways import cmi
 from epay.gateways.common import sign_body
 from epay.invoices import Invoice
 from tests.support.factories import FakeLambdaContext, http_event, response_json
-from tests.support.messages import m2t_notification
+from tests.support.messages import cmi_result_fields, m2t_notification
 
 # A code made of characters a payment id (base32 upper case) or an invoice id (base32 lower case) never holds,
 # so finding it in a body or a log line can only mean it leaked.
@@ -294,22 +294,12 @@ def cmi_callback(
 
     `changes` replace (or add) fields before signing, e.g. `amount="120.5"` or `oid="PAY-UNKNOWN"`.
     """
-    sent = {name: value for name, value in created["redirect"]["fields"].items() if name != "HASH"}
-    declined = proc_return_code != "00"
-    fields = {
-        **sent,
-        "ProcReturnCode": proc_return_code,
-        "Response": "Declined" if declined else "Approved",
-        "AuthCode": "" if declined else "P12345",
-        "TransId": trans_id,
-        "HostRefNum": "" if declined else "601510123456",
-        "ErrMsg": error_message,
-        "MaskedPan": CARD_NUMBER,
-        "EXTRA.TRXDATE": "20261127 10:15:30",
-        "mdStatus": "1",
-        "callbackCall": "true",
-        "rnd": f"cb{next(_serial):018d}",
-    }
+    fields = cmi_result_fields(
+        created["redirect"]["fields"],
+        proc_return_code=proc_return_code,
+        trans_id=trans_id,
+        error_message=error_message,
+    )
     fields.update(changes)
     return signed(list(fields.items()))
 
