@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import PAYER, on_screen, pay_form, search, shot
+from tests.support.browser import PAYER, on_screen, pay_button, pay_form, search, shot
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ def to_the_gateway(page: Page, number: str) -> None:
     results.get_by_role("checkbox", name=number, exact=True).check()
     results.get_by_role("button", name="Régler Factures").click()
     pay_form(page, "CMI", "Carte bancaire")
-    page.locator("#screen-payment").get_by_role("button", name="Payer", exact=True).click()
+    pay_button(page).click()
     expect(page.get_by_role("heading", name="CMI — Paiement sécurisé")).to_be_visible()
 
 
@@ -43,7 +43,7 @@ def change_method_and_pay_by_reference(page: Page, number: str) -> None:
     expect(payment.get_by_label("E-mail")).to_have_value(PAYER["email"])
     # The invoice is free again: another means of payment takes it.
     payment.get_by_role("radio", name="Fatourati", exact=True).check()
-    payment.get_by_role("button", name="Payer", exact=True).click()
+    pay_button(page, reference=True).click()
     on_screen(page, "reference")
 
 

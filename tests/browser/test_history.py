@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import PAYER, on_screen, pay_form, search, shot
+from tests.support.browser import PAYER, on_screen, pay_button, pay_form, search, shot
 
 pytestmark = pytest.mark.browser
 
@@ -101,10 +101,10 @@ def test_back_forward_and_reload_around_a_payment_reference(page: Page):
     results.get_by_role("checkbox", name="F-2026-000123", exact=True).check()
     results.get_by_role("button", name="Régler Factures").click()
     pay_form(page, "CMI", "Fatourati")
-    page.locator("#screen-payment").get_by_role("button", name="Payer", exact=True).click()
+    pay_button(page, reference=True).click()
     reference = on_screen(page, "reference")
     code = reference.locator("#reference-code")
-    expect(code).to_have_text(re.compile(r"^\d{12}$"))
+    expect(code).to_have_text(re.compile(r"^\d{4} \d{4} \d{4}$"))  # shown grouped 4-4-4 (issue 14.7)
     issued = code.inner_text()
     expect(page).to_have_url(re.compile(r"/\?payment=[A-Za-z0-9-]+$"))
     address = page.url

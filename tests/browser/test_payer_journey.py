@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import PAYER, data_amount, mad, on_screen, pay_form, search, shot
+from tests.support.browser import PAYER, data_amount, mad, on_screen, pay_button, pay_form, search, shot
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,9 @@ def choose(page: Page, code: str, numbers: list[str], *, number: str = "") -> De
 
 
 def submit_payment(page: Page) -> None:
-    page.locator("#screen-payment").get_by_role("button", name="Payer", exact=True).click()
+    """ "Payer <amount>", or "Obtenir la référence" when the method chosen gives a reference (Fatourati, TASHILAT)."""
+    method = page.locator("#screen-payment input[name=method]:checked").get_attribute("value")
+    pay_button(page, reference=method in ("FATOURATI", "TASHILAT")).click()
 
 
 def assert_receipt(page: Page, numbers: list[str], amount: Decimal, method: str) -> str:
@@ -160,8 +162,10 @@ def test_m2t_tashilat_reference_paid_in_an_agency(page: Page):
     pending.goto(f"/?payment={order_of(page)}")
     screen = on_screen(pending, "reference")
     expect(screen.locator("#reference-label")).to_have_text("Référence TASHILAT")
-    expect(screen.locator("#reference-code")).to_have_text(reference)
-    expect(screen.locator("#reference-steps li").first).to_contain_text("agence Tashilat")
+    # Shown in groups of 4, typed as the digits alone; one spelling of TASHILAT (issue 14.7).
+    expect(screen.locator("#reference-code")).to_have_attribute("data-reference", reference)
+    expect(screen.locator("#reference-code")).to_have_text(" ".join(re.findall(r"\d{1,4}", reference)))
+    expect(screen.locator("#reference-steps li").first).to_contain_text("agence TASHILAT")
     shot(pending, "reference_tashilat")
 
     page.get_by_role("button", name="Simuler le paiement en agence").click()
@@ -187,9 +191,11 @@ def test_fatourati_reference_paid_from_the_bank(page: Page):
 
     screen = on_screen(page, "reference")
     code = screen.locator("#reference-code")
-    expect(code).to_have_text(re.compile(r"^\d{12}$"))
-    reference = code.inner_text()
-    expect(code).to_have_attribute("data-reference", reference)
+    # The 12 digits shown 4-4-4 (issue 14.7); typed, and copied, without the spaces.
+    expect(code).to_have_text(re.compile(r"^\d{4} \d{4} \d{4}$"))
+    reference = code.get_attribute("data-reference") or ""
+    assert re.fullmatch(r"\d{12}", reference), reference
+    assert code.inner_text().replace(" ", "") == reference
     expect(screen.locator("#reference-label")).to_have_text("Référence Fatourati")
     expect(screen.locator("#reference-amount")).to_have_attribute("data-amount", f"{amount:.2f}")
     assert mad(screen.locator("#reference-amount").inner_text()) == amount

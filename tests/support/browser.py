@@ -66,6 +66,20 @@ def data_amount(locator: Locator) -> Decimal:
     return Decimal(value)
 
 
+# The payment screen's button says what it does: the amount to pay ("Payer 2 230,50 MAD"), or, for Fatourati and
+# TASHILAT, "Obtenir la référence" (issue 14.6).
+PAY_AMOUNT = re.compile(r"^Payer \d{1,3}(?:\s\d{3})*,\d{2}\sMAD$")
+GET_REFERENCE = "Obtenir la référence"
+
+
+def pay_button(page: Page, *, reference: bool = False) -> Locator:
+    """The payment screen's button, by the name it must have: the amount to pay, or "Obtenir la référence"."""
+    screen = page.locator("#screen-payment")
+    if reference:
+        return screen.get_by_role("button", name=GET_REFERENCE, exact=True)
+    return screen.get_by_role("button", name=PAY_AMOUNT)
+
+
 def pay_form(page: Page, gateway: str, method: str) -> None:
     """On the payment screen: the platform and the means of payment by their labels, the payer, then "Payer"."""
     screen = on_screen(page, "payment")

@@ -10,6 +10,7 @@ import { busy, registerScreen, show, showPaymentUrl } from "../router.js";
 import { session, state } from "../state.js";
 import { afterCreation } from "../status.js";
 import { amountText, fill, formatDate, issuerText, money, problemText, t } from "../text.js";
+import { submitKey } from "../methods.js";
 import { checkPayer, isPaymentId } from "../validation.js";
 import { loadPage } from "./results.js";
 import { trackPayment } from "./tracking.js";
@@ -38,6 +39,13 @@ function renderPayment() {
   renderMethods();
 }
 
+/** The button says what it does: "Payer 2 500,00 MAD", or "Obtenir la référence" for Fatourati and TASHILAT. */
+function renderSubmit() {
+  const total = $("#payment-total").dataset.amount || "0.00";
+  const method = $("input[name=method]:checked")?.value;
+  $("#pay-submit").textContent = t(submitKey(method), { amount: money(toCentimes(total)) });
+}
+
 /** The chosen gateway's methods (the contract's), the method chosen before kept when this gateway offers it. */
 function renderMethods() {
   const gateway = chosenGateway();
@@ -57,6 +65,7 @@ function renderMethods() {
       ),
     ),
   );
+  renderSubmit();
 }
 
 async function onPaymentSubmit(event) {
@@ -189,6 +198,9 @@ export async function backToResults() {
 export function wirePayment() {
   registerScreen("payment", renderPayment);
   $("#gateway-group").addEventListener("change", renderMethods);
-  $("#method-options").addEventListener("change", (event) => { state.method = event.target.value; });
+  $("#method-options").addEventListener("change", (event) => {
+    state.method = event.target.value;
+    renderSubmit();
+  });
   $("#payment-form").addEventListener("submit", onPaymentSubmit);
 }

@@ -1,6 +1,7 @@
 // A Fatourati or TASHILAT reference: the code to pay with (copyable), its amount, until when, and how to pay it.
 
 import { $, el, icon } from "../dom.js";
+import { groupReference } from "../methods.js";
 import { registerScreen, show } from "../router.js";
 import { state } from "../state.js";
 import { referenceKind } from "../status.js";
@@ -13,14 +14,16 @@ function renderReference() {
   const kind = referenceKind(payment);
   $("#reference-label").textContent = t(`reference.label.${kind}`);
   const code = $("#reference-code");
-  code.textContent = reference.code || "";
+  // Read in groups of 4 ("1234 5678 9012"); typed, and copied, as the digits alone (data-reference).
+  code.textContent = groupReference(reference.code || "");
   code.dataset.reference = reference.code || "";
   const amount = $("#reference-amount");
   amountText(amount, payment.amount);
   if (amount.dataset.amount) amount.textContent = t("reference.amount", { amount: amount.textContent });
   $("#reference-expiry span").textContent = t("reference.expires", formatInstant(reference.expires_at || payment.expires_at));
   $("#reference-steps").replaceChildren(...t(`reference.steps.${kind}`).map((step) => el("li", {}, step)));
-  fill($("#reference-payment-id"), "status.paymentId", { id: bdi(payment.payment_id || state.paymentId || "") });
+  // The payment id is not a reference to type: shown apart, as the number to give support.
+  fill($("#reference-payment-id"), "reference.support", { id: bdi(payment.payment_id || state.paymentId || "") });
   $("#copy-feedback").textContent = "";
 }
 
