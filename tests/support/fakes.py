@@ -117,6 +117,15 @@ class InMemoryPayments:
             found = [funds for (owner, _), funds in self.unapplied.items() if owner == payment_id]
         return sorted(found, key=lambda funds: (funds.reported_at, funds.fingerprint))
 
+    def due_for_recovery(self, now: int, limit: int) -> list[str]:
+        with self.lock:
+            due = [
+                (payment.recovery.due, payment.payment_id)
+                for payment in self.payments.values()
+                if payment.recovery.due is not None and payment.recovery.due <= now
+            ]
+        return [payment_id for _, payment_id in sorted(due)[:limit]]
+
     def evidence_of(self, payment_id: str | None) -> list[CallbackEvidence]:
         """The evidence kept about a payment (None: about no payment), oldest first."""
         return [item for item in self.evidence if item.payment_id == payment_id]

@@ -58,9 +58,16 @@ def test_the_table_has_one_target_per_state_and_event():
     assert len(TRANSITIONS) == len(TRANSITION_ROWS)
 
 
-@pytest.mark.parametrize("final", [PaymentStatus.PAID, PaymentStatus.NEEDS_REVIEW])
-def test_paid_and_under_review_have_no_move_out(final):
+@pytest.mark.parametrize("final", [PaymentStatus.PAID, PaymentStatus.REVERSED])
+def test_paid_and_reversed_have_no_move_out(final):
     assert not [event for event in PaymentEvent if allows(final, event)]
+
+
+def test_a_payment_under_review_moves_only_when_its_money_is_returned():
+    assert [event for event in PaymentEvent if allows(PaymentStatus.NEEDS_REVIEW, event)] == [
+        PaymentEvent.MONEY_RETURNED
+    ]
+    assert TRANSITIONS[(PaymentStatus.NEEDS_REVIEW, PaymentEvent.MONEY_RETURNED)] is PaymentStatus.REVERSED
 
 
 def test_every_status_is_reachable_from_creation():

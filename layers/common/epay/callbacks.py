@@ -19,20 +19,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from epay.config import CallbackSettings
 from epay.errors import StoreUnavailable
-from epay.evidence import CallbackEvidence
+from epay.evidence import CallbackEvidence, EvidenceSource
 from epay.gateways.protocol import (
     Answer,
     CallbackRequest,
     CallbackRoute,
     Confirmation,
     Kind,
+    MerchantApi,
     Notice,
+    OrderStatus,
     Outcome,
     Refusal,
 )
 from epay.gateways.registry import GatewayRegistry
 from epay.observability import logger, metrics
 from epay.payments import (
+    Capture,
     Payment,
     PaymentEvent,
     PaymentStatus,
@@ -53,6 +56,7 @@ from epay.ports import (
 )
 
 _ATTEMPTS = 8
+PAID_ELSEWHERE = "INVOICES_PAID_ELSEWHERE"
 # A storage failure: nothing was written, the gateway may retry. Anything else is deterministic.
 RETRYABLE = (StoreUnavailable, BotoCoreError, ClientError)
 Evidence = Callable[[Outcome], CallbackEvidence]
@@ -195,10 +199,26 @@ class CallbackService:
     def _handle(self, route: CallbackRoute, notice: Notice, digest: str, now_ms: int) -> Answer:
         """Apply a verified notice and answer in the gateway's format; storage failures propagate (retry answer)."""
         now = now_ms // 1000
-        seen: list[Payment] = []
+        outcome, seen = self._applied(route, notice, digest, now_ms, EvidenceSource.CALLBACK)
+        return route.answer(outcome, seen, now)
 
-        def answer(outcome: Outcome) -> Answer:
-            return route.answer(outcome, seen[-1] if seen else None, now)
+    def apply_status(self, status: OrderStatus, api: MerchantApi, now_ms: int) -> Outcome:
+        """Apply a gateway's status answer exactly as the equivalent callback would be (operations-api.md §1): the
+        same rules and transaction, its evidence kept with source `STATUS_QUERY`. A status answer carries no event
+        id; applying the same one twice changes nothing (by the payment's state, `settled_by` and `last_error`), and
+        one that changes nothing leaves no evidence (the pass asks again and again). Storage failures propagate."""
+        if status.notice is None or (status.confirmation is None and status.notice.kind is Kind.SUCCESS):
+            return Outcome.RECORDED
+        route = _StatusRoute(api, status.confirmation or Confirmation.TAKEN)
+        digest = CallbackEvidence.digest(f"{status.gateway}|{status.order_id}|{status.state}".encode())
+        outcome, _ = self._applied(route, status.notice, digest, now_ms, EvidenceSource.STATUS_QUERY)
+        return outcome
+
+    def _applied(
+        self, route: CallbackRoute, notice: Notice, digest: str, now_ms: int, source: EvidenceSource
+    ) -> tuple[Outcome, Payment | None]:
+        now = now_ms // 1000
+        seen: list[Payment] = []
 
         def evidence(outcome: Outcome, payment_id: str | None) -> CallbackEvidence:
             return CallbackEvidence(
@@ -207,16 +227,17 @@ class CallbackService:
                 digest,
                 True,
                 outcome.value,
-                answer(outcome)[0],
+                route.answer(outcome, seen[-1] if seen else None, now)[0],
                 payment_id,
                 notice.fingerprint,
+                source,
             )
 
         outcome = self._apply(route, notice, now, evidence, seen)
         if outcome is Outcome.UNKNOWN:
             self._record(evidence(outcome, None))
         logger.info(
-            "callback applied",
+            "callback applied" if source is EvidenceSource.CALLBACK else "status answer applied",
             extra={
                 "gateway": notice.gateway,
                 "payment_id": notice.payment_id,
@@ -224,7 +245,7 @@ class CallbackService:
                 "outcome": outcome.value,
             },
         )
-        return answer(outcome)
+        return outcome, seen[-1] if seen else None
 
     def _apply(
         self,
@@ -281,6 +302,9 @@ class CallbackService:
         if notice.kind is Kind.SUCCESS:
             return self._succeed(confirmation, notice, payment, now, evidence)
         if notice.kind is Kind.DECLINE and allows(payment.status, PaymentEvent.ATTEMPT_DECLINED):
+            if notice.event is None and payment.last_error == notice.error:
+                # The same decline read again (a status answer has no event id): nothing changes.
+                return self._keep(Outcome.RECORDED, evidence)
             declined = payment.advance(PaymentEvent.ATTEMPT_DECLINED, last_error=notice.error)
             self.payments.transition(payment, declined, evidence(Outcome.DECLINED))
             return Outcome.DECLINED
@@ -314,21 +338,28 @@ class CallbackService:
             return self._keep(Outcome.NOT_PAYABLE, evidence)
         if not self._amount_matches(notice, payment):
             match confirmation:
-                case Confirmation.AUTHORISED:
-                    # Authorised, not captured: an operator looks at the gateway's own figures.
-                    return self._review(notice, payment, "AMOUNT_MISMATCH", evidence, Outcome.MISMATCH)
+                case Confirmation.AUTHORISED | Confirmation.CAPTURED:
+                    # Authorised (never captured), or found captured: an operator looks at the gateway's figures.
+                    return self._review(notice, payment, now, "AMOUNT_MISMATCH", evidence, Outcome.MISMATCH)
                 case Confirmation.TAKEN | Confirmation.BEFORE_DEBIT:
                     currency_ok = notice.currency_ok
                     reason = UnappliedReason.AMOUNT_MISMATCH if currency_ok else UnappliedReason.CURRENCY_MISMATCH
                     return self._not_applied(confirmation, notice, payment, reason, now, evidence, Outcome.MISMATCH)
                 case _:
                     assert_never(confirmation)
+        capture = _CAPTURES[confirmation]
+        recovery = payment.recovery
+        if capture is Capture.DUE:
+            # Recovery checks that CMI did capture what our answer asked it to (the answer may be lost).
+            recovery = recovery.due_after(now, self.settings.recovery_after_seconds)
         paid = payment.advance(
             PaymentEvent.SETTLED,
             paid_at=now,
             gateway_transaction_id=notice.transaction_id or None,
             settled_by=notice.fingerprint,
             last_error=None,
+            capture=capture,
+            recovery=recovery,
         )
         try:
             self.payments.settle(payment, paid, now, evidence(Outcome.SETTLED), notice.event)
@@ -336,10 +367,10 @@ class CallbackService:
             match confirmation:
                 case Confirmation.BEFORE_DEBIT:
                     return self._keep(Outcome.NOT_PAYABLE, evidence)
-                case Confirmation.AUTHORISED | Confirmation.TAKEN:
+                case Confirmation.AUTHORISED | Confirmation.CAPTURED | Confirmation.TAKEN:
                     # An invoice reloaded at another amount since the payment was created is never settled by it.
-                    review_reason = "INVOICE_AMOUNT_CHANGED" if unavailable.changed else "INVOICES_PAID_ELSEWHERE"
-                    return self._review(notice, payment, review_reason, evidence, Outcome.NEEDS_REVIEW)
+                    review_reason = "INVOICE_AMOUNT_CHANGED" if unavailable.changed else PAID_ELSEWHERE
+                    return self._review(notice, payment, now, review_reason, evidence, Outcome.NEEDS_REVIEW)
                 case _:
                     assert_never(confirmation)
         metrics.add_metric(name="PaymentsPaid", unit="Count", value=1)
@@ -360,7 +391,7 @@ class CallbackService:
             case Confirmation.BEFORE_DEBIT:
                 # Refused before the debit (Fatourati 410, 420): the bank takes nothing, there is nothing to return.
                 return self._keep(outcome, evidence)
-            case Confirmation.AUTHORISED | Confirmation.TAKEN:
+            case Confirmation.AUTHORISED | Confirmation.CAPTURED | Confirmation.TAKEN:
                 return self._unapplied(notice, payment, reason, now, evidence, outcome)
             case _:
                 assert_never(confirmation)
@@ -399,16 +430,20 @@ class CallbackService:
         self,
         notice: Notice,
         payment: Payment,
+        now: int,
         reason: str,
         evidence: Evidence,
         outcome: Outcome,
     ) -> Outcome:
-        """Money was taken or authorised but cannot settle these invoices: an operator must void or refund."""
+        """Money was taken or authorised but cannot settle these invoices. When they were paid by another payment,
+        recovery returns it at its next pass (due now); any other reason is an operator's (operations-api.md §1)."""
+        recovery = payment.recovery.due_now(now) if reason == PAID_ELSEWHERE else payment.recovery
         flagged = payment.advance(
             PaymentEvent.FLAGGED,
             review_reason=reason,
             gateway_transaction_id=notice.transaction_id or None,
             settled_by=notice.fingerprint,
+            recovery=recovery,
         )
         self._move(payment, flagged, evidence(outcome), release=held_by(self.invoices, payment), event=notice.event)
         metrics.add_metric(name="NeedsReview", unit="Count", value=1)
@@ -454,12 +489,47 @@ class CallbackService:
             raise
 
     def _keep(self, outcome: Outcome, evidence: Evidence) -> Outcome:
-        self._record(evidence(outcome))
+        kept = evidence(outcome)
+        if kept.source is EvidenceSource.CALLBACK:
+            self._record(kept)
         return outcome
 
     @staticmethod
     def _amount_matches(notice: Notice, payment: Payment) -> bool:
         return notice.currency_ok and notice.amount == payment.amount
+
+
+_CAPTURES: dict[Confirmation, Capture | None] = {
+    Confirmation.AUTHORISED: Capture.DUE,  # captured by CMI on our answer, checked (and done if need be) by recovery
+    Confirmation.CAPTURED: Capture.DONE,
+    Confirmation.TAKEN: None,
+    Confirmation.BEFORE_DEBIT: None,
+}
+
+
+@dataclass(frozen=True)
+class _StatusRoute:
+    """What the engine needs of a route, for a status answer recovery got from a gateway's merchant API."""
+
+    api: MerchantApi
+    confirmation: Confirmation
+    path: str = "status-query"
+    retry_answer: Answer = (503, "")
+    final_answer: Answer = (422, "")
+
+    @property
+    def gateway(self) -> str:
+        return self.api.gateway
+
+    def speaks_for(self, payment: Payment) -> bool:
+        return self.api.asks_about(payment)
+
+    def read(self, request: CallbackRequest, now: int) -> Notice | Refusal:
+        raise NotImplementedError("a status answer is read by its gateway's client, never posted")
+
+    def answer(self, outcome: Outcome, payment: Payment | None, now: int) -> Answer:
+        # The evidence's "answer status" of a status query: the gateway answered (200); an unknown payment 404.
+        return (404 if outcome is Outcome.UNKNOWN else 200), outcome.value
 
 
 def _signed(body: bytes, header: str, signature: str | None) -> CallbackRequest:

@@ -226,20 +226,37 @@ class GatewaySettings(EnvironmentSettings):
     m2t_gateway_url: PublicUrl = Field(alias="EPAY_M2T_GATEWAY_URL")
 
 
-class GatewayApiSettings(GatewaySettings):
-    """The gateways' merchant APIs (gateways.md: status, capture, void, refund), with the adapters' settings, since
-    CMI's client id and M2T's merchant id sign their requests too. No function calls them yet: no use case reads
-    this group and template.yaml sets none of it; the local stack and the simulators do."""
+class GatewayApiSettings(EnvironmentSettings):
+    """The gateways' merchant APIs (gateways.md: status, capture, void, refund): the recovery function's. CMI's
+    client id and M2T's merchant id name the merchant in their requests, as in the payment forms."""
 
+    cmi_client_id: Annotated[str, NoneOf(TEST_CMI_CLIENT_IDS, "test CMI client id")] = Field(
+        alias="EPAY_CMI_CLIENT_ID", min_length=1
+    )
+    m2t_merchant_id: Annotated[str, NoneOf(TEST_M2T_MERCHANT_IDS, "test M2T merchant id")] = Field(
+        alias="EPAY_M2T_MERCHANT_ID", min_length=1
+    )
     cmi_api_url: Annotated[str, OneOf(CMI_APIS)] = Field(alias="EPAY_CMI_API_URL")
     cmi_api_user: str = Field(alias="EPAY_CMI_API_USER", min_length=1)
     m2t_api_url: PublicUrl = Field(alias="EPAY_M2T_API_URL")
 
 
 class CallbackSettings(EnvironmentSettings):
-    """How long a reference a gateway issued holds its invoices: the callbacks."""
+    """How long a reference a gateway issued holds its invoices, and when recovery first asks about a payment (or
+    checks a capture): the callbacks, payment creation and recovery."""
 
     reference_hold_seconds: int = Field(default=259_200, alias="EPAY_REFERENCE_HOLD_SECONDS", ge=3600, le=30 * 86_400)
+    recovery_after_seconds: int = Field(default=600, alias="EPAY_RECOVERY_AFTER_SECONDS", ge=0, le=86_400)
+
+
+class RecoverySettings(CallbackSettings):
+    """The recovery pass (operations-api.md §1): how much one pass may do, and how often `epay serve` runs one (in AWS
+    a schedule runs one every 5 minutes)."""
+
+    batch: int = Field(default=1000, alias="EPAY_RECOVERY_BATCH", ge=1, le=10_000)
+    pass_seconds: int = Field(default=240, alias="EPAY_RECOVERY_PASS_SECONDS", ge=5, le=840)
+    workers: int = Field(default=8, alias="EPAY_RECOVERY_WORKERS", ge=1, le=32)
+    interval_seconds: int = Field(default=30, alias="EPAY_RECOVERY_INTERVAL_SECONDS", ge=1, le=3600)
 
 
 class PaymentSettings(CallbackSettings):
@@ -259,6 +276,7 @@ SETTINGS_MODELS = (
     GatewayApiSettings,
     CallbackSettings,
     PaymentSettings,
+    RecoverySettings,
 )
 
 _Model = TypeVar("_Model", bound=EnvironmentSettings)

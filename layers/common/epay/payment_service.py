@@ -22,6 +22,7 @@ from epay.payments import (
     PaymentEvent,
     PaymentLine,
     PaymentStatus,
+    Recovery,
     Reference,
     UnappliedFunds,
     is_payment_id,
@@ -165,13 +166,17 @@ class PaymentService:
 
     def _new_payment(self, request: PaymentRequest, method: MethodSpec, invoices: list[Invoice], now: int) -> Payment:
         reference = None
+        recovery = Recovery()
         match method.kind:
             case MethodKind.REFERENCE:
+                # Paid from a bank channel, which has no status call: a confirm that never comes lets it expire.
                 status, hold = PaymentStatus.AWAITING_SETTLEMENT, self.settings.reference_hold_seconds
                 reference = Reference(method.draw_reference(), now + hold)
             case MethodKind.REDIRECT | MethodKind.REDIRECT_THEN_REFERENCE:
-                # A TASHILAT reference is issued later by the gateway, which then extends the hold.
+                # A TASHILAT reference is issued later by the gateway, which then extends the hold. The gateway knows
+                # the order: if no callback has ended the payment by then, recovery asks (operations-api.md §1).
                 status, hold = PaymentStatus.PENDING, self.settings.hold_seconds
+                recovery = Recovery(due=now + self.settings.recovery_after_seconds)
             case _:
                 assert_never(method.kind)
         payer = request.payer
@@ -189,6 +194,7 @@ class PaymentService:
             created_at=now,
             expires_at=now + hold,
             reference=reference,
+            recovery=recovery,
         )
 
     @staticmethod

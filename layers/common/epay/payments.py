@@ -1,7 +1,8 @@
-"""Payments and their forward-only state machine (api.md §3).
+"""Payments and their forward-only state machine (api.md §3, operations-api.md §1).
 
 A payment holds a set of one issuer's invoices from creation until it settles, ends, or its hold expires.
-Expiry is read lazily: nothing sweeps; a `PENDING` payment past `expires_at` simply reads as `EXPIRED`.
+Expiry is read lazily: a `PENDING` payment past `expires_at` reads as `EXPIRED` at once; the recovery pass
+(`epay.recovery`) records it later, after asking the gateway once more.
 
 The state machine is data: `TRANSITIONS` lists every `(status, event) -> status` move, every state change goes
 through `Payment.advance`, and a move that is not in the table raises `IllegalTransition`. docs/architecture.md
@@ -31,6 +32,7 @@ class PaymentStatus(StrEnum):
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
     NEEDS_REVIEW = "NEEDS_REVIEW"
+    REVERSED = "REVERSED"  # money the gateway took or authorised was returned (void or refund); final
 
 
 LIVE = frozenset({PaymentStatus.PENDING, PaymentStatus.AWAITING_SETTLEMENT})
@@ -47,9 +49,10 @@ class PaymentEvent(StrEnum):
     GATEWAY_FAILED = "GATEWAY_FAILED"
     GATEWAY_CANCELLED = "GATEWAY_CANCELLED"
     GATEWAY_EXPIRED = "GATEWAY_EXPIRED"
-    HOLD_LAPSED = "HOLD_LAPSED"  # read lazily: nothing sweeps
+    HOLD_LAPSED = "HOLD_LAPSED"  # read lazily at once; recorded by recovery after asking the gateway once more
     SETTLED = "SETTLED"  # a verified success paid every invoice
     FLAGGED = "FLAGGED"  # money taken or authorised that could not settle the invoices
+    MONEY_RETURNED = "MONEY_RETURNED"  # what a flagged payment took was voided or refunded
 
 
 P, E = PaymentStatus, PaymentEvent
@@ -66,6 +69,7 @@ TRANSITION_ROWS: tuple[tuple[PaymentStatus, PaymentEvent, PaymentStatus], ...] =
         (status, E.FLAGGED, P.NEEDS_REVIEW)
         for status in (P.PENDING, P.AWAITING_SETTLEMENT, P.CANCELLED, P.EXPIRED, P.FAILED)
     ),
+    (P.NEEDS_REVIEW, E.MONEY_RETURNED, P.REVERSED),
 )
 TRANSITIONS: Mapping[tuple[PaymentStatus, PaymentEvent], PaymentStatus] = {
     (source, event): target for source, event, target in TRANSITION_ROWS
@@ -157,6 +161,68 @@ class UnappliedFunds:
     fingerprint: str
 
 
+class ReversalAction(StrEnum):
+    """How money a payment must not keep was returned (operations-api.md §1)."""
+
+    VOID = "VOID"  # an authorisation cancelled before it was captured
+    REFUND = "REFUND"  # a captured amount credited back
+    MANUAL = "MANUAL"  # an operator returned it outside the gateway's API
+
+
+@dataclass(frozen=True, slots=True)
+class Reversal:
+    """What returned the money of a `REVERSED` payment: the view's `reversal`."""
+
+    action: ReversalAction
+    at: int
+    reason: str
+
+
+class Capture(StrEnum):
+    """For an authorisation (CMI PreAuth) that settled a payment: whether the money was taken yet.
+
+    CMI captures when our callback answer says `ACTION=POSTAUTH`; when that answer was lost, or recovery settled the
+    payment from a status answer, recovery captures it (`PostAuth`), after asking CMI what it holds.
+    """
+
+    DUE = "DUE"
+    DONE = "DONE"
+    REFUSED = "REFUSED"  # CMI holds no authorisation to capture any longer: an operator's case, alarmed
+
+
+# How long a recovery pass holds a payment it is working on (its `due` moved this far ahead): far more than a visit
+# takes (three gateway calls of at most 5 s each, and a few writes), so two passes never work on one payment at once.
+LEASE_SECONDS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """The recovery pass's bookkeeping on a payment (operations-api.md §1): never part of its status.
+
+    `due` is when the payment is next asked about (the recovery index holds payments with a `due`, and only them);
+    `checks` counts the asks, for the back-off; `unresolved_since` is when the pass first found something it could
+    not settle (no answer, a pending or reversing state, a capture or reversal not done); `reversal_attempts` counts
+    the void or refund requests sent, so a refund whose first answer was lost is never sent blindly again.
+    """
+
+    due: int | None = None
+    checks: int = 0
+    unresolved_since: int | None = None
+    reversal_attempts: int = 0
+
+    def due_now(self, now: int) -> Recovery:
+        """Due at once: the next pass acts on it. A pass working on it now keeps it (its lease is not cut short)."""
+        if self.due is not None and self.due <= now + LEASE_SECONDS:
+            return self
+        return replace(self, due=now)
+
+    def due_after(self, now: int, seconds: int) -> Recovery:
+        """Due in `seconds`, unless something already makes it due sooner."""
+        if self.due is not None and self.due <= now + seconds:
+            return self
+        return replace(self, due=now + seconds)
+
+
 @dataclass(frozen=True, slots=True)
 class Payment:
     payment_id: str
@@ -178,6 +244,9 @@ class Payment:
     review_reason: str | None = None
     version: int = 1
     settled_by: str | None = field(default=None)
+    capture: Capture | None = None
+    reversal: Reversal | None = None
+    recovery: Recovery = field(default_factory=Recovery)
 
     @property
     def invoice_ids(self) -> list[str]:
@@ -200,3 +269,14 @@ class Payment:
         if "status" in changes or "version" in changes:
             raise ValueError("status and version change only through the transition table")
         return replace(self, status=next_status(self.status, event), version=self.version + 1, **changes)
+
+    def amended(self, **changes: Any) -> Payment:
+        """This payment with bookkeeping changed (recovery's schedule, a capture's state), its status unchanged: a
+        new version, so a concurrent writer that read the old one decides again."""
+        if "status" in changes or "version" in changes:
+            raise ValueError("status and version change only through the transition table")
+        return replace(self, version=self.version + 1, **changes)
+
+    def scheduled(self, due: int | None, **recovery: Any) -> Payment:
+        """This payment asked about again at `due` (None: never again), with other recovery bookkeeping changed."""
+        return self.amended(recovery=replace(self.recovery, due=due, **recovery))

@@ -149,6 +149,11 @@ class PaymentStore(Protocol):
         """The unapplied funds recorded on a payment, oldest first."""
         ...
 
+    def due_for_recovery(self, now: int, limit: int) -> list[str]:
+        """Up to `limit` ids of payments whose recovery check is due (`recovery.due <= now`), earliest due first:
+        read from the recovery index (never a Scan), so the cost grows with the payments due, not with the table."""
+        ...
+
 
 def held_by(invoices: InvoiceStore, payment: Payment) -> list[str]:
     """The payment's invoices that it still holds (the others were freed, or taken after its hold lapsed)."""

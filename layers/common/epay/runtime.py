@@ -15,6 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from epay.config import (
+    CMI_API_PASSWORD,
     CMI_STORE_KEY,
     CURSOR_SECRET,
     FATOURATI_SECRET,
@@ -22,10 +23,12 @@ from epay.config import (
     CallbackSettings,
     CounterSettings,
     EnvironmentSettings,
+    GatewayApiSettings,
     GatewaySettings,
     IdempotencySettings,
     LookupSettings,
     PaymentSettings,
+    RecoverySettings,
     Secret,
     StoreSettings,
     check,
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from epay.idempotency import IdempotentCall
     from epay.lookup import InvoiceLookup
     from epay.payment_service import PaymentService
+    from epay.recovery import RecoveryService
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ PAYMENTS = UseCase(
 )
 CALLBACKS = UseCase((StoreSettings, GatewaySettings, CallbackSettings), GATEWAY_SECRETS)
 IDEMPOTENCY = UseCase((StoreSettings, IdempotencySettings))
+# The recovery pass asks the gateways' merchant APIs and applies their answers through the callback engine: it signs
+# nothing a payer sees, so it reads no payment-page settings (the CMI store key, Fatourati's secret).
+RECOVERY = UseCase((StoreSettings, GatewayApiSettings, RecoverySettings), (M2T_SECRET, CMI_API_PASSWORD))
 
 
 def start(*use_cases: UseCase) -> None:
@@ -186,6 +193,33 @@ def callback_service() -> CallbackService:
 
 
 @cache
+def recovery_service() -> RecoveryService:
+    """The recovery pass, with one merchant API client per gateway (gateways.md, "Server-to-server gateway APIs")."""
+    from epay.callbacks import CallbackService
+    from epay.gateways.clients import CmiApiClient, CmiMerchantApi, M2tApiClient, M2tMerchantApi
+    from epay.gateways.registry import GatewayRegistry
+    from epay.recovery import RecoveryService
+
+    apis = load(GatewayApiSettings)
+    config = load(RecoverySettings)
+    # Status answers never go through a callback route: the engine needs no adapter (and so no payment-page key).
+    engine = CallbackService(
+        invoices=invoice_store(), payments=payment_store(), settings=config, gateways=GatewayRegistry({})
+    )
+    merchant_apis = (
+        CmiMerchantApi(CmiApiClient.from_settings(apis, secret(CMI_API_PASSWORD).decode("utf-8"))),
+        M2tMerchantApi(M2tApiClient.from_settings(apis, secret(M2T_SECRET))),
+    )
+    return RecoveryService(
+        invoices=invoice_store(),
+        payments=payment_store(),
+        callbacks=engine,
+        apis={api.gateway: api for api in merchant_apis},
+        settings=config,
+    )
+
+
+@cache
 def idempotency() -> IdempotentCall:
     from epay.idempotency import idempotent_call
 
@@ -207,6 +241,7 @@ def reset() -> None:
         gateways,
         payment_service,
         callback_service,
+        recovery_service,
         idempotency,
     ):
         built.cache_clear()

@@ -104,8 +104,8 @@ def status_answer(stat, orig="125050", capture="0", *, order=ORDER, trans_id=TRA
 # stat, ORIG_TRANS_AMT, CAPTURE_AMT → kind of the equivalent callback, what a success means, the notice's amount
 ROWS = [
     ("A", "125050", "0", Kind.SUCCESS, Confirmation.AUTHORISED, Money(125050)),
-    ("C", "125050", "125050", Kind.SUCCESS, Confirmation.TAKEN, Money(125050)),
-    ("S", "125050", "125050", Kind.SUCCESS, Confirmation.TAKEN, Money(125050)),
+    ("C", "125050", "125050", Kind.SUCCESS, Confirmation.CAPTURED, Money(125050)),
+    ("S", "125050", "125050", Kind.SUCCESS, Confirmation.CAPTURED, Money(125050)),
     ("V", "125050", "0", Kind.DECLINE, None, Money(125050)),
     ("CNCL", "125050", "0", Kind.DECLINE, None, Money(125050)),
     ("D", "125050", "", Kind.DECLINE, None, Money(125050)),

@@ -34,12 +34,22 @@ from epay.gateways.cmi_api import (
     CmiStatusAnswer,
 )
 from epay.gateways.m2t_api import M2tRefundAnswer, M2tStatusAnswer
-from epay.gateways.protocol import NoAnswer, NoAnswerReason
+from epay.gateways.protocol import (
+    MethodKind,
+    NoAnswer,
+    NoAnswerReason,
+    Operation,
+    OperationAnswer,
+    OperationDone,
+    OperationRefused,
+    OrderStatus,
+)
 from epay.money import Money
 from epay.observability import logger
 
 if TYPE_CHECKING:
     from epay.config import GatewayApiSettings
+    from epay.payments import Payment
 
 TIMEOUT_SECONDS = 5.0
 MAX_ANSWER_BYTES = 64 * 1024
@@ -278,6 +288,97 @@ class M2tApiClient:
         return got
 
 
+# -- the clients as recovery's `MerchantApi` (epay.gateways.protocol) -------------------------------------------
+
+
+def _asks_about(gateway: str, payment: Payment) -> bool:
+    """A payment whose method went through the gateway's own page: the gateway knows its order (a Fatourati
+    reference is paid from a bank channel, which has no status call: gateways.md)."""
+    from epay.gateways import registry
+
+    method = registry.method(payment.gateway, payment.method)
+    return payment.gateway == gateway and method is not None and method.kind is not MethodKind.REFERENCE
+
+
+_CMI_OPERATIONS = {
+    CmiApiOperation.CAPTURE: Operation.CAPTURE,
+    CmiApiOperation.VOID: Operation.VOID,
+    CmiApiOperation.REFUND: Operation.REFUND,
+}
+
+
+def _cmi_result(answer: CmiOperationAnswer) -> OperationAnswer:
+    if isinstance(answer, NoAnswer):
+        return answer
+    operation = _CMI_OPERATIONS[answer.operation]
+    if answer.done:
+        return OperationDone(cmi.NAME, operation, answer.order_id, answer.transaction_id)
+    detail = " ".join(part for part in (answer.response.value, answer.proc_return_code, answer.error_code) if part)
+    return OperationRefused(cmi.NAME, operation, answer.order_id, detail)
+
+
+@dataclass(frozen=True)
+class CmiMerchantApi:
+    """CMI's merchant API as recovery uses it: card payments (CMI's `OrderId` is the payment id)."""
+
+    client: CmiApiClient
+    gateway: str = cmi.NAME
+
+    def asks_about(self, payment: Payment) -> bool:
+        return _asks_about(self.gateway, payment)
+
+    def status(self, payment: Payment) -> OrderStatus | NoAnswer:
+        answer = self.client.status(payment.payment_id)
+        return answer if isinstance(answer, NoAnswer) else answer.as_order_status()
+
+    def capture(self, payment: Payment, amount: Money) -> OperationAnswer:
+        return _cmi_result(self.client.capture(payment.payment_id, amount))
+
+    def void(self, payment: Payment) -> OperationAnswer:
+        return _cmi_result(self.client.void(payment.payment_id))
+
+    def refund(self, payment: Payment, amount: Money) -> OperationAnswer:
+        """`Credit` carries no idempotency key: NestPay refuses a credit above what is left captured, so a second
+        full credit of the same order is refused, never paid (recovery treats such a refusal after a lost answer as
+        unconfirmed, for an operator)."""
+        return _cmi_result(self.client.refund(payment.payment_id, amount))
+
+
+def refund_id_of(payment: Payment) -> str:
+    """The one refund id of a payment: asking again with it never refunds twice (M2T answers the same)."""
+    return f"{payment.payment_id}-REFUND"
+
+
+@dataclass(frozen=True)
+class M2tMerchantApi:
+    """M2T's merchant API as recovery uses it: every M2T method (M2T's `order_ref` is the payment id). M2T takes the
+    money at once (nothing to capture or void): what must be returned is refunded."""
+
+    client: M2tApiClient
+    gateway: str = m2t.NAME
+
+    def asks_about(self, payment: Payment) -> bool:
+        return _asks_about(self.gateway, payment)
+
+    def status(self, payment: Payment) -> OrderStatus | NoAnswer:
+        answer = self.client.status(payment.payment_id)
+        return answer if isinstance(answer, NoAnswer) else answer.as_order_status()
+
+    def capture(self, payment: Payment, amount: Money) -> OperationAnswer:
+        return OperationRefused(self.gateway, Operation.CAPTURE, payment.payment_id, "M2T takes the money at once")
+
+    def void(self, payment: Payment) -> OperationAnswer:
+        return OperationRefused(self.gateway, Operation.VOID, payment.payment_id, "M2T has no void: refund")
+
+    def refund(self, payment: Payment, amount: Money) -> OperationAnswer:
+        answer = self.client.refund(payment.payment_id, refund_id_of(payment), amount)
+        if isinstance(answer, NoAnswer):
+            return answer
+        if isinstance(answer, m2t_api.M2tRefunded):
+            return OperationDone(self.gateway, Operation.REFUND, payment.payment_id, answer.refund_id)
+        return OperationRefused(self.gateway, Operation.REFUND, payment.payment_id, "NOT_REFUNDABLE")
+
+
 def _transport(
     transport: Transport, url: str, body: bytes, headers: Mapping[str, str], timeout: float
 ) -> HttpAnswer | Failure:
@@ -289,4 +390,15 @@ def _transport(
         return Failure(NoAnswerReason.UNREACHABLE, type(error).__name__)
 
 
-__all__ = ["TIMEOUT_SECONDS", "CmiApiClient", "Failure", "HttpAnswer", "M2tApiClient", "Transport", "post"]
+__all__ = [
+    "TIMEOUT_SECONDS",
+    "CmiApiClient",
+    "CmiMerchantApi",
+    "Failure",
+    "HttpAnswer",
+    "M2tApiClient",
+    "M2tMerchantApi",
+    "Transport",
+    "post",
+    "refund_id_of",
+]

@@ -28,8 +28,9 @@ from defusedxml.ElementTree import ParseError, fromstring
 from epay.error_catalogue import declined_last_error
 from epay.gateways.cmi import CURRENCY_MAD, NAME, notice_fingerprint
 from epay.gateways.common import printable_reason
-from epay.gateways.protocol import Confirmation, Kind, NoAnswer, NoAnswerReason, Notice
+from epay.gateways.protocol import Confirmation, Holding, Kind, NoAnswer, NoAnswerReason, Notice, OrderStatus
 from epay.money import Money
+from epay.payments import PaymentEvent
 
 CONTENT_TYPE = "text/xml; charset=UTF-8"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -98,8 +99,15 @@ _KINDS: dict[TransStat, Kind | None] = {
 }
 _CONFIRMATIONS = {
     TransStat.AUTHORISED: Confirmation.AUTHORISED,
-    TransStat.CAPTURED: Confirmation.TAKEN,
-    TransStat.SALE: Confirmation.TAKEN,
+    TransStat.CAPTURED: Confirmation.CAPTURED,
+    TransStat.SALE: Confirmation.CAPTURED,
+}
+_HOLDINGS = {
+    TransStat.AUTHORISED: Holding.AUTHORISED,
+    TransStat.CAPTURED: Holding.TAKEN,
+    TransStat.SALE: Holding.TAKEN,
+    TransStat.VOIDED: Holding.RETURNED,
+    TransStat.CANCELLED: Holding.RETURNED,
 }
 
 
@@ -137,7 +145,7 @@ class CmiOrderStatus:
         match self.confirmation:
             case Confirmation.AUTHORISED:
                 return self.amount
-            case Confirmation.TAKEN:
+            case Confirmation.CAPTURED:
                 return self.captured
             case _:
                 return None
@@ -168,12 +176,31 @@ class CmiOrderStatus:
             error=None if success else printable_reason(declined_last_error(NAME, code, self.error_message or None)),
         )
 
+    def as_order_status(self) -> OrderStatus:
+        """The answer as recovery reads any gateway's (gateways.md's `TRANS_STAT` table, row by row)."""
+        holding = _HOLDINGS.get(self.trans_stat, Holding.NOTHING)
+        return OrderStatus(
+            gateway=NAME,
+            order_id=self.order_id,
+            state=f"TRANS_STAT {self.trans_stat.value}",
+            holding=holding,
+            notice=self.as_notice(),
+            confirmation=self.confirmation,
+            amount=self.reported_amount,
+            # Voided or cancelled: nothing was taken, the payment ends like a decline (FAILED once expired).
+            ends_as=PaymentEvent.GATEWAY_FAILED if holding is Holding.RETURNED else None,
+            alert=self.trans_stat is TransStat.NEEDS_REVERSAL,
+        )
+
 
 @dataclass(frozen=True)
 class CmiUnknownOrder:
     """CMI knows no such order (`CORE-2008`): the payer never submitted the card page."""
 
     order_id: str
+
+    def as_order_status(self) -> OrderStatus:
+        return OrderStatus(NAME, self.order_id, "UNKNOWN_ORDER", Holding.NOTHING, unknown_order=True)
 
 
 @dataclass(frozen=True)
@@ -350,7 +377,7 @@ def parse_status_answer(body: bytes, order_id: str) -> CmiStatusAnswer:
             trans_stat=stat,
             transaction_id=transaction_id,
             amount=_centimes(answer, "ORIG_TRANS_AMT", required=success),
-            captured=_centimes(answer, "CAPTURE_AMT", required=stat.confirmation is Confirmation.TAKEN),
+            captured=_centimes(answer, "CAPTURE_AMT", required=stat.confirmation is Confirmation.CAPTURED),
             auth_code=answer.extra_value("AUTH_CODE"),
             error_message=printable_reason(answer.get("ErrMsg")),
         )

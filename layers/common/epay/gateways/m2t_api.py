@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, Valida
 
 from epay.gateways.common import ContractAmount, parse_json_body, printable_reason, sign_body, verify_signed_body
 from epay.gateways.m2t import HEADER_NAME, NAME
-from epay.gateways.protocol import Kind, NoAnswer, NoAnswerReason, Notice
+from epay.gateways.protocol import Confirmation, Holding, Kind, NoAnswer, NoAnswerReason, Notice, OrderStatus
 from epay.money import CURRENCY, Money
 from epay.payments import PaymentEvent
 
@@ -138,12 +138,28 @@ class M2tStatus:
             reference=self.reference,
         )
 
+    def as_order_status(self) -> OrderStatus:
+        """The answer as recovery reads any gateway's: money is held only once the order is `PAID`."""
+        paid = self.status is M2tOrderStatus.PAID
+        return OrderStatus(
+            gateway=NAME,
+            order_id=self.order_ref,
+            state=self.status.value,
+            holding=Holding.TAKEN if paid else Holding.NOTHING,
+            notice=self.as_notice(),
+            confirmation=Confirmation.TAKEN if paid else None,
+            amount=self.amount if paid else None,
+        )
+
 
 @dataclass(frozen=True)
 class M2tUnknownOrder:
     """`404 {"status": "UNKNOWN_ORDER"}`: M2T never saw this order (the payer never reached its checkout)."""
 
     order_ref: str
+
+    def as_order_status(self) -> OrderStatus:
+        return OrderStatus(NAME, self.order_ref, "UNKNOWN_ORDER", Holding.NOTHING, unknown_order=True)
 
 
 @dataclass(frozen=True)

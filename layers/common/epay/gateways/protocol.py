@@ -53,6 +53,10 @@ class Confirmation(StrEnum):
     # Asked as part of the debit (Fatourati confirm): only a live payment may be paid, and a refusal means the bank
     # takes nothing, so nothing is flagged or recorded.
     BEFORE_DEBIT = "BEFORE_DEBIT"
+    # Money captured, learnt by asking the gateway (CMI `TRANS_STAT` `C`, `S`): like an authorisation, a success we
+    # cannot apply or an amount mismatch goes to review (and recovery refunds what was paid elsewhere), but there is
+    # nothing left to capture.
+    CAPTURED = "CAPTURED"
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,88 @@ class NoAnswer:
     order_id: str
     reason: NoAnswerReason
     detail: str = ""
+
+
+class Holding(StrEnum):
+    """What a gateway holds of the payer's money for one order, as its status answer says."""
+
+    NOTHING = "NOTHING"  # nothing taken: unknown order, pending, declined, failed, expired
+    AUTHORISED = "AUTHORISED"  # authorised, not captured: captured if it settles, else voided
+    TAKEN = "TAKEN"  # captured or paid: kept if it settles, else refunded
+    RETURNED = "RETURNED"  # an authorisation voided or cancelled: nothing is left to return
+
+
+@dataclass(frozen=True)
+class OrderStatus:
+    """A gateway's readable answer to "what became of this order?", whatever the gateway (operations-api.md §1)."""
+
+    gateway: str
+    order_id: str
+    state: str  # the gateway's own word (`TRANS_STAT A`, `PAID`, `UNKNOWN_ORDER`), for evidence and logs
+    holding: Holding
+    # What applying the answer means: the notice the equivalent callback would carry, and what its success means for
+    # the money; None when nothing may be applied yet (a pending order, an unknown one).
+    notice: Notice | None = None
+    confirmation: Confirmation | None = None
+    # What the gateway holds (authorised or captured), as it says; None when it holds nothing or did not say.
+    amount: Money | None = None
+    unknown_order: bool = False
+    # At the end of the hold, the event recorded instead of `HOLD_LAPSED` (CMI `V`, `CNCL`: the payment failed).
+    ends_as: PaymentEvent | None = None
+    # A state an operator must see (CMI `R`: the gateway itself wants the transaction reversed).
+    alert: bool = False
+
+
+class Operation(StrEnum):
+    CAPTURE = "CAPTURE"
+    VOID = "VOID"
+    REFUND = "REFUND"
+
+
+@dataclass(frozen=True)
+class OperationDone:
+    """A capture, void or refund the gateway confirmed."""
+
+    gateway: str
+    operation: Operation
+    order_id: str
+    transaction_id: str = ""
+
+
+@dataclass(frozen=True)
+class OperationRefused:
+    """A capture, void or refund the gateway refused (nothing was done); `detail` is printable, free of payer data."""
+
+    gateway: str
+    operation: Operation
+    order_id: str
+    detail: str = ""
+
+
+OperationAnswer = OperationDone | OperationRefused | NoAnswer
+
+
+class MerchantApi(Protocol):
+    """A gateway's merchant API as recovery uses it (gateways.md, "Server-to-server gateway APIs"): ask what became
+    of a payment's order, and capture, void or refund it. Each call is one request with a timeout; whatever goes
+    wrong is a `NoAnswer`, never an exception."""
+
+    @property
+    def gateway(self) -> str: ...
+
+    def asks_about(self, payment: Payment) -> bool:
+        """True when this API knows the payment's orders (its method goes through the gateway's own page)."""
+        ...
+
+    def status(self, payment: Payment) -> OrderStatus | NoAnswer: ...
+
+    def capture(self, payment: Payment, amount: Money) -> OperationAnswer: ...
+
+    def void(self, payment: Payment) -> OperationAnswer: ...
+
+    def refund(self, payment: Payment, amount: Money) -> OperationAnswer:
+        """Idempotent where the gateway allows it (M2T's `refund_id` is derived from the payment)."""
+        ...
 
 
 class CallbackRoute(Protocol):

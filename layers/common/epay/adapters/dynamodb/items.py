@@ -17,15 +17,19 @@ from datetime import date
 from typing import Any
 
 from epay.adapters.dynamodb.codec import from_attribute, to_attribute
-from epay.evidence import CallbackEvidence
+from epay.evidence import CallbackEvidence, EvidenceSource
 from epay.invoices import Hold, Invoice, InvoiceStatus, Issuer, search_text
 from epay.money import Money
 from epay.payments import (
+    Capture,
     Payer,
     Payment,
     PaymentLine,
     PaymentStatus,
+    Recovery,
     Reference,
+    Reversal,
+    ReversalAction,
     UnappliedFunds,
     UnappliedReason,
 )
@@ -38,6 +42,10 @@ PAYMENT_SK = "PAYMENT"
 EVIDENCE_TTL_SECONDS = 90 * 86_400
 UNMATCHED_SHARDS = 16
 TTL_ATTRIBUTE = "purge_at"
+# The recovery index (`RecoveryIndex` in template.yaml): sparse, one partition, sorted by when each payment is next
+# due for a check. Only payments with something left to ask or do carry these two attributes.
+RECOVERY_INDEX = "RecoveryIndex"
+RECOVERY_PARTITION = "RECOVERY"
 
 
 def marshal(attributes: Mapping[str, object]) -> Item:
@@ -237,8 +245,45 @@ def payment_item(payment: Payment) -> Item:
             "last_error": payment.last_error or None,
             "review_reason": payment.review_reason or None,
             "settled_by": payment.settled_by or None,
+            "capture": payment.capture.value if payment.capture else None,
+            "reversal": _reversal_value(payment.reversal),
+            **_recovery_values(payment.recovery),
         }
     )
+
+
+def _reversal_value(reversal: Reversal | None) -> dict[str, object] | None:
+    if reversal is None:
+        return None
+    return {"action": reversal.action.value, "at": reversal.at, "reason": reversal.reason}
+
+
+def _recovery_values(recovery: Recovery) -> dict[str, object]:
+    """The recovery bookkeeping; `recovery_pk`/`recovery_due` only while a check is due (the sparse index)."""
+    due = recovery.due
+    return {
+        "recovery_pk": RECOVERY_PARTITION if due is not None else None,
+        "recovery_due": due,
+        "recovery_checks": recovery.checks or None,
+        "recovery_unresolved_since": recovery.unresolved_since,
+        "reversal_attempts": recovery.reversal_attempts or None,
+    }
+
+
+def _recovery_from(stored: Attributes) -> Recovery:
+    return Recovery(
+        due=stored.optional_whole("recovery_due"),
+        checks=stored.optional_whole("recovery_checks") or 0,
+        unresolved_since=stored.optional_whole("recovery_unresolved_since"),
+        reversal_attempts=stored.optional_whole("reversal_attempts") or 0,
+    )
+
+
+def _reversal_from(stored: Attributes) -> Reversal | None:
+    if "reversal" not in stored:
+        return None
+    reversal = stored.map("reversal")
+    return Reversal(ReversalAction(reversal.text("action")), reversal.whole("at"), reversal.text("reason"))
 
 
 def payment_from_item(item: Item) -> Payment:
@@ -271,6 +316,9 @@ def payment_from_item(item: Item) -> Payment:
         review_reason=stored.optional_text("review_reason"),
         version=stored.whole("version"),
         settled_by=stored.optional_text("settled_by"),
+        capture=Capture(stored.text("capture")) if "capture" in stored else None,
+        reversal=_reversal_from(stored),
+        recovery=_recovery_from(stored),
     )
 
 
@@ -312,6 +360,8 @@ def evidence_item(evidence: CallbackEvidence) -> Item:
             "answer_status": evidence.answer_status,
             TTL_ATTRIBUTE: None if evidence.payment_id else evidence.received_at_ms // 1000 + EVIDENCE_TTL_SECONDS,
             "notification": evidence.notification or None,
+            # Absent for callbacks, as every earlier release wrote them.
+            "source": evidence.source.value if evidence.source is not EvidenceSource.CALLBACK else None,
         }
     )
 

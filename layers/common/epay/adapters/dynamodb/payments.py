@@ -21,6 +21,8 @@ from epay.adapters.dynamodb.invoices import (
     unavailable,
 )
 from epay.adapters.dynamodb.items import (
+    RECOVERY_INDEX,
+    RECOVERY_PARTITION,
     TTL_ATTRIBUTE,
     Attributes,
     event_item,
@@ -181,6 +183,35 @@ class DynamoPaymentStore:
             )
         found = [unapplied_from_item(item) for item in response.get("Items", [])]
         return sorted(found, key=lambda funds: (funds.reported_at, funds.fingerprint))
+
+    def due_for_recovery(self, now: int, limit: int) -> list[str]:
+        """The payments due for a recovery check, earliest first, from the sparse recovery index (keys only).
+
+        The index is eventually consistent: an id read here may already be rescheduled or final. The caller reads
+        each payment consistently and claims it on its version before acting.
+        """
+        found: list[str] = []
+        start: dict[str, Any] | None = None
+        while len(found) < limit:
+            query: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": RECOVERY_INDEX,
+                "KeyConditionExpression": "recovery_pk = :pk AND recovery_due <= :now",
+                "ExpressionAttributeValues": marshal({":pk": RECOVERY_PARTITION, ":now": now}),
+                "Limit": limit - len(found),
+            }
+            if start is not None:
+                query["ExclusiveStartKey"] = start
+            with translated_failures():
+                response = self.client.query(**query)
+            for item in response.get("Items", []):
+                pk = Attributes.of(item).text("pk")
+                if pk.startswith("PAYMENT#"):
+                    found.append(pk.removeprefix("PAYMENT#"))
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return found[:limit]
 
     def record_evidence(self, evidence: CallbackEvidence) -> bool:
         """Keep a callback that changed nothing (refused, unknown, duplicate) for audit; False when only counted.
