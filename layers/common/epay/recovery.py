@@ -271,6 +271,9 @@ class RecoveryService:
             and payment.status_at(now) is not payment.status
         ):
             return self._lapse(payment, answer, now, visit)
+        if not self._owes_a_check(payment, now):
+            self._write(payment, lambda p: p.scheduled(None, checks=p.recovery.checks + 1, unresolved_since=None))
+            return visit
         self._next(payment, now, unresolved=answer.alert or _pending(answer))
         return visit
 

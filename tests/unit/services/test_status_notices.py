@@ -1,63 +1,37 @@
 """A status answer's notice applied by the callback engine is the same report as the callback of that transaction.
 
-The recovery pass (not built yet) will apply `CmiOrderStatus.as_notice()` and `M2tStatus.as_notice()` through the
-engine. Here a stand-in route hands the engine such a notice, so these specifications hold now: whichever of the
-callback and the status answer comes first, the second changes nothing, and the same status applied twice changes
-nothing (a status answer carries no event id: duplicates are recognised by the payment's state and `settled_by`).
+The recovery pass applies `CmiOrderStatus.as_notice()` and `M2tStatus.as_notice()` through the engine
+(`CallbackService.apply_status`): whichever of the callback and the status answer comes first, the second changes
+nothing, and the same status applied twice changes nothing (a status answer carries no event id: duplicates are
+recognised by the payment's state and `settled_by`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from epay.callbacks import CallbackService
 from epay.gateways.cmi_api import CmiOrderStatus, TransStat
 from epay.gateways.m2t_api import M2tOrderStatus, M2tStatus
-from epay.gateways.protocol import CallbackRequest, Confirmation, Notice, Outcome
-from epay.gateways.registry import GatewayRegistry
+from epay.gateways.protocol import Confirmation, Holding, Notice, OrderStatus, Outcome
 from epay.money import Money
-from epay.payments import Payment, PaymentStatus
-from tests.support.engine import CODE, GATEWAYS, Harness
+from epay.payments import PaymentStatus
+from tests.support.engine import CODE, Harness
 from tests.support.factories import an_invoice
+from tests.support.merchant_apis import FakeCmi, FakeM2t
 
 TRANS_ID = "26015K1Q0001"
 
 
-@dataclass(frozen=True)
-class StatusRoute:
-    """Stands in for the recovery pass: hands the engine one status-derived notice, answers with the outcome."""
-
-    notice: Notice
-    confirmation: Confirmation
-    gateway: str
-    path: str = "status-query"
-    retry_answer: tuple[int, Any] = (503, "RETRY")
-    final_answer: tuple[int, Any] = (422, "FINAL")
-
-    def speaks_for(self, payment: Payment) -> bool:
-        return payment.gateway == self.gateway
-
-    def read(self, request: CallbackRequest, now: int) -> Notice:
-        return self.notice
-
-    def answer(self, outcome: Outcome, payment: Payment | None, now: int) -> tuple[int, Any]:
-        return 200, outcome
-
-
 def apply(h: Harness, notice: Notice | None, confirmation: Confirmation | None) -> Outcome:
+    """What recovery does with a status answer: `CallbackService.apply_status`, as for the gateway's API."""
     assert notice is not None
     assert confirmation is not None
-    route = StatusRoute(notice, confirmation, notice.gateway)
-    registry = GatewayRegistry(GATEWAYS.adapters, {**GATEWAYS.routes, route.path: route})
-    answer = CallbackService(h.invoices, h.payments, h.settings, registry).receive(
-        route.path, CallbackRequest(b"status answer"), h.now_ms
-    )
-    assert answer is not None
-    return answer[1]
+    api = FakeCmi() if notice.gateway == "CMI" else FakeM2t()
+    status = OrderStatus(notice.gateway, notice.payment_id or "", "test", Holding.NOTHING, notice, confirmation)
+    return h.callbacks.apply_status(status, api, h.now_ms)
 
 
 def cmi_status(created, stat: str, *, trans_id: str = TRANS_ID) -> CmiOrderStatus:
