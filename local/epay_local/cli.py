@@ -1,4 +1,5 @@
-"""The `epay` command: `serve` the local stack, `load-invoices` from a file, write the `openapi` document."""
+"""The `epay` command: `serve` the local stack, `load-invoices` from a file, run a recovery pass (`reconcile`),
+write the `openapi` document."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -122,7 +124,7 @@ def _settings_are_valid() -> bool:
     from epay import runtime
     from epay.config import CMI_API_PASSWORD, GatewayApiSettings, InvalidSettings, check
 
-    use_cases = (runtime.LOOKUP, runtime.PAYMENTS, runtime.CALLBACKS, runtime.IDEMPOTENCY)
+    use_cases = (runtime.LOOKUP, runtime.PAYMENTS, runtime.CALLBACKS, runtime.IDEMPOTENCY, runtime.RECOVERY)
     try:
         # Every function's settings, and the merchant APIs' that the simulators answer.
         check(
@@ -183,21 +185,59 @@ def serve(args: argparse.Namespace) -> int:
             f"  try: curl -s -X POST {base}/v1/invoices/search -H 'Content-Type: application/json' "
             '-d \'{"subscription_code":"AB12"}\''
         )
+    recovery = RecoveryLoop(int(os.environ.get("EPAY_RECOVERY_INTERVAL_SECONDS") or 30))
+    print(f"  recovery: a pass every {recovery.interval} s (EPAY_RECOVERY_INTERVAL_SECONDS; operations-api.md §1)")
     print("Ctrl-C to stop.", flush=True)
 
     def stop(*_: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    recovery.start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        recovery.stop()
         server.server_close()
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+class RecoveryLoop:
+    """`epay serve`'s stand-in for the schedule: a recovery pass every `interval` seconds, in a thread of its own,
+    one line printed when a pass did something a person would want to see."""
+
+    NOTEWORTHY = ("recovered", "expired", "captured", "reversed", "needs an operator", "store failed", "no answer")
+
+    def __init__(self, interval: int) -> None:
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="recovery", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        from epay import runtime
+
+        while not self._stopping.wait(self.interval):
+            try:
+                report = runtime.recovery_service().run_pass()
+            except Exception as error:  # the loop must outlive a bad pass; the next one tries again
+                print(f"recovery: pass failed ({type(error).__name__})", file=sys.stderr, flush=True)
+                continue
+            visits = {visit.value: count for visit, count in report.visits.items() if count}
+            noteworthy = {name: count for name, count in visits.items() if name in self.NOTEWORTHY}
+            if noteworthy:
+                summary = ", ".join(f"{count} {name}" for name, count in sorted(noteworthy.items()))
+                print(f"recovery: {summary}", flush=True)
 
 
 def _use_table(args: argparse.Namespace) -> bool:
@@ -276,6 +316,44 @@ def migrate_invoice_ids_command(args: argparse.Namespace) -> int:
     return 3
 
 
+# What `epay reconcile` takes from the local stack when it is pointed at a local DynamoDB endpoint and they are not
+# set: the same non-secret values `epay serve` uses. Secrets never have a default here: they must be the stack's.
+RECONCILE_LOCAL_DEFAULTS = (
+    "EPAY_CMI_CLIENT_ID",
+    "EPAY_M2T_MERCHANT_ID",
+    "EPAY_CMI_API_USER",
+    "EPAY_CMI_API_URL",
+    "EPAY_M2T_API_URL",
+)
+
+
+def reconcile_command(args: argparse.Namespace) -> int:
+    """One recovery pass now (operations-api.md §1). Exit 0 when the pass completed, whatever the gateways answered;
+    1 when the store failed (what was not done stays due); 2 when a setting is missing or wrong."""
+    import json
+
+    from epay import runtime
+    from epay.config import InvalidSettings, check
+
+    if not _use_table(args):
+        return 2
+    if os.environ.get("EPAY_DYNAMODB_ENDPOINT"):
+        local = local_environment(args.host, args.port)
+        apply_defaults({name: local[name] for name in RECONCILE_LOCAL_DEFAULTS})
+    try:
+        check(runtime.RECOVERY.settings, runtime.RECOVERY.secrets)
+    except InvalidSettings as error:
+        for variable, reason in error.problems:
+            print(f"{variable}: {reason}", file=sys.stderr)
+        return 2
+    report = runtime.recovery_service().run_pass()
+    print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+    if not report.completed:
+        print(f"the store failed: {report.store_failures} visit(s) not completed; run again", file=sys.stderr)
+        return 1
+    return 0
+
+
 def openapi_command(args: argparse.Namespace) -> int:
     from epay_local.openapi_build import build_document, write_document
     from epay_local.web_contract import write_contract
@@ -316,6 +394,15 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("--table", help="table name (default: EPAY_TABLE)")
     migrate.add_argument("--endpoint-url", help="DynamoDB endpoint (default: EPAY_DYNAMODB_ENDPOINT or AWS)")
     migrate.set_defaults(func=migrate_invoice_ids_command)
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="run one recovery pass now: ask the gateways about payments due for a check (operations-api.md §1)",
+    )
+    reconcile.add_argument("--table", help="table name (default: EPAY_TABLE)")
+    reconcile.add_argument("--endpoint-url", help="DynamoDB endpoint (default: EPAY_DYNAMODB_ENDPOINT or AWS)")
+    reconcile.add_argument("--host", default="127.0.0.1", help="the local stack's host, for its simulators' APIs")
+    reconcile.add_argument("--port", type=int, default=8080, help="the local stack's port, for its simulators' APIs")
+    reconcile.set_defaults(func=reconcile_command)
     spec = commands.add_parser("openapi", help="print (or --write) the OpenAPI document of the API")
     spec.add_argument(
         "--write",

@@ -290,3 +290,28 @@ def test_the_listing_reads_unpaid_invoices_in_order_across_reads(stores):
         after = batch.resume_after
     expected = sorted(invoices[1:], key=lambda i: (i.position, i.invoice_id))
     assert [i.invoice_id for i in listed] == [i.invoice_id for i in expected]
+
+
+# -- the recovery index --------------------------------------------------------------------------------------------
+
+
+def test_the_payments_due_for_recovery_are_read_earliest_first_and_only_while_due(stores):
+    from dataclasses import replace
+
+    from epay.payments import Capture, Recovery, Reversal, ReversalAction
+
+    first, second, third = (a_payment(loaded(stores, an_invoice(CODE))) for _ in range(3))
+    for payment, due in ((first, NOW + 30), (second, NOW + 10), (third, None)):
+        stores[1].create_payment(replace(payment, recovery=Recovery(due=due)), NOW)
+
+    assert stores[1].due_for_recovery(NOW + 5, 10) == []
+    assert stores[1].due_for_recovery(NOW + 30, 10) == [second.payment_id, first.payment_id]
+    assert stores[1].due_for_recovery(NOW + 30, 1) == [second.payment_id]
+
+    stored = stores[1].get_payment(second.payment_id)
+    done = stored.scheduled(None, checks=3, unresolved_since=NOW, reversal_attempts=1)
+    done = done.amended(capture=Capture.DONE, reversal=Reversal(ReversalAction.VOID, NOW, "INVOICES_PAID_ELSEWHERE"))
+    stores[1].transition(stored, done, None)
+
+    assert stores[1].due_for_recovery(NOW + 30, 10) == [first.payment_id]
+    assert stores[1].get_payment(second.payment_id) == done  # every recovery field is kept exactly

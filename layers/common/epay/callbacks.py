@@ -350,8 +350,9 @@ class CallbackService:
         capture = _CAPTURES[confirmation]
         recovery = payment.recovery
         if capture is Capture.DUE:
-            # Recovery checks that CMI did capture what our answer asked it to (the answer may be lost).
-            recovery = recovery.due_after(now, self.settings.recovery_after_seconds)
+            # Recovery checks that CMI did capture what our answer asked it to (the answer may be lost), once the
+            # settlement is EPAY_RECOVERY_AFTER_SECONDS old.
+            recovery = recovery.due_now(now)
         paid = payment.advance(
             PaymentEvent.SETTLED,
             paid_at=now,

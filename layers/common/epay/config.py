@@ -242,16 +242,18 @@ class GatewayApiSettings(EnvironmentSettings):
 
 
 class CallbackSettings(EnvironmentSettings):
-    """How long a reference a gateway issued holds its invoices, and when recovery first asks about a payment (or
-    checks a capture): the callbacks, payment creation and recovery."""
+    """How long a reference a gateway issued holds its invoices: the callbacks (and recovery, which applies status
+    answers through the same engine)."""
 
     reference_hold_seconds: int = Field(default=259_200, alias="EPAY_REFERENCE_HOLD_SECONDS", ge=3600, le=30 * 86_400)
-    recovery_after_seconds: int = Field(default=600, alias="EPAY_RECOVERY_AFTER_SECONDS", ge=0, le=86_400)
 
 
 class RecoverySettings(CallbackSettings):
-    """The recovery pass (operations-api.md §1): how much one pass may do, and how often `epay serve` runs one (in AWS
-    a schedule runs one every 5 minutes)."""
+    """The recovery pass (operations-api.md §1): when a payment is first asked about (its age; a capture's, since its
+    settlement), how much one pass may do, and how often `epay serve` runs one (in AWS a schedule runs one every 5
+    minutes). The pass reads them when it runs: a payment's creation or settlement only marks it for recovery."""
+
+    recovery_after_seconds: int = Field(default=600, alias="EPAY_RECOVERY_AFTER_SECONDS", ge=0, le=86_400)
 
     batch: int = Field(default=1000, alias="EPAY_RECOVERY_BATCH", ge=1, le=10_000)
     pass_seconds: int = Field(default=240, alias="EPAY_RECOVERY_PASS_SECONDS", ge=5, le=840)

@@ -176,7 +176,8 @@ class PaymentService:
                 # A TASHILAT reference is issued later by the gateway, which then extends the hold. The gateway knows
                 # the order: if no callback has ended the payment by then, recovery asks (operations-api.md §1).
                 status, hold = PaymentStatus.PENDING, self.settings.hold_seconds
-                recovery = Recovery(due=now + self.settings.recovery_after_seconds)
+                # (The pass itself waits until the payment is EPAY_RECOVERY_AFTER_SECONDS old.)
+                recovery = Recovery(due=now)
             case _:
                 assert_never(method.kind)
         payer = request.payer

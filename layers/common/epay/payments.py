@@ -216,12 +216,6 @@ class Recovery:
             return self
         return replace(self, due=now)
 
-    def due_after(self, now: int, seconds: int) -> Recovery:
-        """Due in `seconds`, unless something already makes it due sooner."""
-        if self.due is not None and self.due <= now + seconds:
-            return self
-        return replace(self, due=now + seconds)
-
 
 @dataclass(frozen=True, slots=True)
 class Payment:

@@ -75,6 +75,7 @@ class Visit(StrEnum):
     """What one visit did: the pass's report counts them."""
 
     SKIPPED = "skipped"  # no longer due, or another pass (or a callback) holds it
+    NOT_YET = "not yet"  # marked for recovery, too young to ask about: its first check is scheduled
     NOTHING_LEFT = "nothing left"  # final and owing nothing: out of the index
     WAITING = "waiting"  # asked; nothing settled yet; asked again later
     NO_ANSWER = "no answer"  # the gateway did not answer: nothing changed, asked again later
@@ -206,11 +207,29 @@ class RecoveryService:
         if api is None or not api.asks_about(payment) or not self._owes_a_check(payment, now):
             self._write(payment, lambda p: p.scheduled(None, unresolved_since=None))
             return Visit.NOTHING_LEFT
+        first = self._first_check(payment, now)
         try:
+            if first is not None:
+                # Too young to ask about yet: its first check is set once, where this pass's settings put it.
+                self._write(payment, lambda p: p.scheduled(first), retry=False)
+                return Visit.NOT_YET
             payment = self._write(payment, lambda p: p.scheduled(now + LEASE_SECONDS), retry=False)
         except PaymentChanged:
             return Visit.SKIPPED
         return self._work(payment, api, now)
+
+    def _first_check(self, payment: Payment, now: int) -> int | None:
+        """When a payment marked for recovery is first asked about, if that is still to come: an open one once it
+        is `EPAY_RECOVERY_AFTER_SECONDS` old (at once if its hold has lapsed); a capture once the settlement is that
+        old (the callback's answer asked CMI to capture: it had time to). A reversal owed is never delayed."""
+        after = self.settings.recovery_after_seconds
+        if payment.status is PaymentStatus.PAID and payment.capture is Capture.DUE and payment.paid_at is not None:
+            since = payment.paid_at
+        elif payment.recovery.checks == 0 and payment.is_live(now):
+            since = payment.created_at
+        else:
+            return None
+        return since + after if now < since + after else None
 
     def _owes_a_check(self, payment: Payment, now: int) -> bool:
         """Whether the payment's state still owes a question to its gateway."""

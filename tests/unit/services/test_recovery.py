@@ -50,9 +50,21 @@ def test_a_payment_is_not_asked_about_before_the_recovery_delay(rig, card):
 
     report = rig.later(AFTER - 1)
 
-    assert report.due == 0
+    assert report.visits == {Visit.NOT_YET: 1}
     assert rig.cmi.calls["STATUS"] == 0
     assert rig.payment(card.payment_id).status is PaymentStatus.PENDING
+    assert rig.payment(card.payment_id).recovery.due == card_created(rig, card) + AFTER
+    assert rig.later(1).visits == {Visit.CAPTURED: 1}
+
+
+def test_the_delay_is_the_passs_own_setting_when_it_runs():
+    rig = Rig(settings=Rig().settings.model_copy(update={"recovery_after_seconds": 0}))
+    again = rig.h.start(rig.h.given(an_invoice(CODE, amount="5.00")), "CMI", "CARD")
+    rig.cmi.authorise(again.payment_id, again.amount)
+
+    rig.run()
+
+    assert rig.payment(again.payment_id).status is PaymentStatus.PAID
 
 
 def test_a_fatourati_reference_is_never_asked_about(rig, invoices):
