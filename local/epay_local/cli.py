@@ -334,7 +334,10 @@ def reconcile_command(args: argparse.Namespace) -> int:
 
     from epay import runtime
     from epay.config import InvalidSettings, check
+    from epay.observability import logger
 
+    # The pass's log lines (JSON, one per gateway call and change) go to stderr; stdout holds the report alone.
+    logger.registered_handler.setStream(sys.stderr)  # type: ignore[attr-defined]
     if not _use_table(args):
         return 2
     if os.environ.get("EPAY_DYNAMODB_ENDPOINT"):
