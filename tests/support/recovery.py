@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from epay.config import RecoverySettings
+from epay.gateways.protocol import MerchantApi
 from epay.money import Money
 from epay.payments import Payment
 from epay.recovery import PassReport, RecoveryService
@@ -21,6 +22,8 @@ class Rig:
     cmi: FakeCmi = field(default_factory=FakeCmi)
     m2t: FakeM2t = field(default_factory=FakeM2t)
     settings: RecoverySettings = field(default_factory=RecoverySettings)
+    # The merchant APIs recovery talks to: the ledgers themselves, unless a test puts a wire in between.
+    apis: dict[str, MerchantApi] | None = None
 
     @property
     def recovery(self) -> RecoveryService:
@@ -28,7 +31,7 @@ class Rig:
             invoices=self.h.invoices,
             payments=self.h.payments,
             callbacks=self.h.callbacks,
-            apis={"CMI": self.cmi, "M2T": self.m2t},
+            apis=self.apis if self.apis is not None else {"CMI": self.cmi, "M2T": self.m2t},
             settings=self.settings,
             now_ms=lambda: self.h.now_ms,
         )
