@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from epay.gateways.clients import CmiApiClient, CmiMerchantApi, Failure, HttpAnswer, M2tApiClient, M2tMerchantApi
 from epay.gateways.cmi_api import CmiApiCredentials
@@ -58,7 +59,7 @@ class Wire:
     # -- CMI: NestPay XML ------------------------------------------------------------------------------------------
 
     def cmi(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> HttpAnswer | Failure:
-        request = ElementTree.fromstring(body)
+        request = defused_fromstring(body)
         oid = request.findtext("OrderId") or ""
         operation = request.findtext("Type") or "STATUS"
         self.sent.append(operation)
