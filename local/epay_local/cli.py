@@ -357,6 +357,24 @@ def reconcile_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def schedule_recovery_command(args: argparse.Namespace) -> int:
+    """Exit 0 when every payment that owes a check has one (run again if some changed meanwhile: exit 3)."""
+    from epay import clock, runtime
+    from epay_local.recovery_backfill import schedule_recovery
+
+    if not _use_table(args):
+        return 2
+    report = schedule_recovery(runtime.payment_store(), clock.now())
+    print(
+        f"scheduled {report.scheduled} payment(s) for a recovery check now ({report.captures_to_check} to check a "
+        f"capture); {report.already_scheduled} already had one; {report.owing_nothing} owe none"
+    )
+    if report.changed_meanwhile:
+        print(f"{report.changed_meanwhile} payment(s) kept changing: run again", file=sys.stderr)
+        return 3
+    return 0
+
+
 def openapi_command(args: argparse.Namespace) -> int:
     from epay_local.openapi_build import build_document, write_document
     from epay_local.web_contract import write_contract
@@ -406,6 +424,13 @@ def parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--host", default="127.0.0.1", help="the local stack's host, for its simulators' APIs")
     reconcile.add_argument("--port", type=int, default=8080, help="the local stack's port, for its simulators' APIs")
     reconcile.set_defaults(func=reconcile_command)
+    backfill = commands.add_parser(
+        "schedule-recovery",
+        help="one-off after deploying recovery: mark the payments written before it that owe a check (a Scan)",
+    )
+    backfill.add_argument("--table", help="table name (default: EPAY_TABLE)")
+    backfill.add_argument("--endpoint-url", help="DynamoDB endpoint (default: EPAY_DYNAMODB_ENDPOINT or AWS)")
+    backfill.set_defaults(func=schedule_recovery_command)
     spec = commands.add_parser("openapi", help="print (or --write) the OpenAPI document of the API")
     spec.add_argument(
         "--write",

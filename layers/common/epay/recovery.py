@@ -204,7 +204,7 @@ class RecoveryService:
         if payment is None or payment.recovery.due is None or payment.recovery.due > now:
             return Visit.SKIPPED  # the index lags: rescheduled or finished since it was read
         api = self.apis.get(payment.gateway)
-        if api is None or not api.asks_about(payment) or not self._owes_a_check(payment, now):
+        if api is None or not api.asks_about(payment) or not owes_a_check(payment, now):
             self._write(payment, lambda p: p.scheduled(None, unresolved_since=None))
             return Visit.NOTHING_LEFT
         first = self._first_check(payment, now)
@@ -231,36 +231,6 @@ class RecoveryService:
             return None
         return since + after if now < since + after else None
 
-    def _owes_a_check(self, payment: Payment, now: int) -> bool:
-        """Whether the payment's state still owes a question to its gateway."""
-        match payment.status:
-            case PaymentStatus.PENDING | PaymentStatus.AWAITING_SETTLEMENT:
-                return True
-            case PaymentStatus.CANCELLED | PaymentStatus.EXPIRED:
-                return self._in_window(payment, now)
-            case PaymentStatus.PAID:
-                return payment.capture is Capture.DUE
-            case PaymentStatus.NEEDS_REVIEW:
-                return self._owes_reversal(payment)
-            case PaymentStatus.FAILED | PaymentStatus.REVERSED:
-                return False
-
-    @staticmethod
-    def _owes_reversal(payment: Payment) -> bool:
-        """Flagged because its invoices were paid by another payment, and not returned yet (an amount mismatch, or
-        an invoice reloaded at another amount, stays for an operator)."""
-        return (
-            payment.status is PaymentStatus.NEEDS_REVIEW
-            and payment.review_reason == PAID_ELSEWHERE
-            and payment.reversal is None
-        )
-
-    @staticmethod
-    def _in_window(payment: Payment, now: int) -> bool:
-        method = registry.method(payment.gateway, payment.method)
-        redirect = method is not None and method.kind is MethodKind.REDIRECT
-        return redirect and now < payment.created_at + ASK_WINDOW_SECONDS
-
     def _work(self, payment: Payment, api: MerchantApi, now: int) -> Visit:
         answer = api.status(payment)
         if isinstance(answer, NoAnswer):
@@ -274,23 +244,21 @@ class RecoveryService:
                 extra={"payment_id": payment.payment_id, "gateway": answer.gateway, "state": answer.state},
             )
         visit = Visit.WAITING
-        if payment.status in (PaymentStatus.PENDING, PaymentStatus.AWAITING_SETTLEMENT) or self._in_window(
-            payment, now
-        ):
+        if payment.status in (PaymentStatus.PENDING, PaymentStatus.AWAITING_SETTLEMENT) or in_window(payment, now):
             outcome = self.callbacks.apply_status(answer, api, self.now_ms())
             if outcome in _RECOVERED:
                 visit = Visit.RECOVERED
             payment = self._reread(payment)
         if payment.status is PaymentStatus.PAID and payment.capture is Capture.DUE:
             return self._capture(payment, api, answer, now)
-        if self._owes_reversal(payment):
+        if owes_reversal(payment):
             return self._reverse(payment, api, answer, now)
         if (
             payment.status in (PaymentStatus.PENDING, PaymentStatus.AWAITING_SETTLEMENT)
             and payment.status_at(now) is not payment.status
         ):
             return self._lapse(payment, answer, now, visit)
-        if not self._owes_a_check(payment, now):
+        if not owes_a_check(payment, now):
             self._write(payment, lambda p: p.scheduled(None, checks=p.recovery.checks + 1, unresolved_since=None))
             return visit
         self._next(payment, now, unresolved=answer.alert or _pending(answer))
@@ -322,7 +290,7 @@ class RecoveryService:
 
     def _after_end(self, ended: Payment, now: int) -> int | None:
         """After the end of its hold, a card or direct-debit payment is still asked about until its window closes."""
-        if ended.status is PaymentStatus.EXPIRED and self._in_window(ended, now):
+        if ended.status is PaymentStatus.EXPIRED and in_window(ended, now):
             return min(now + _backoff(ended.recovery.checks + 1), ended.created_at + ASK_WINDOW_SECONDS)
         return None
 
@@ -523,6 +491,39 @@ _RECOVERED = frozenset(
 )
 
 
+def owes_a_check(payment: Payment, now: int) -> bool:
+    """Whether the payment's state still owes a question to its gateway (operations-api.md §1)."""
+    match payment.status:
+        case PaymentStatus.PENDING | PaymentStatus.AWAITING_SETTLEMENT:
+            return True
+        case PaymentStatus.CANCELLED | PaymentStatus.EXPIRED:
+            return in_window(payment, now)
+        case PaymentStatus.PAID:
+            return payment.capture is Capture.DUE
+        case PaymentStatus.NEEDS_REVIEW:
+            return owes_reversal(payment)
+        case PaymentStatus.FAILED | PaymentStatus.REVERSED:
+            return False
+
+
+def owes_reversal(payment: Payment) -> bool:
+    """Flagged because its invoices were paid by another payment, and not returned yet (an amount mismatch, or an
+    invoice reloaded at another amount, stays for an operator)."""
+    return (
+        payment.status is PaymentStatus.NEEDS_REVIEW
+        and payment.review_reason == PAID_ELSEWHERE
+        and payment.reversal is None
+    )
+
+
+def in_window(payment: Payment, now: int) -> bool:
+    """A card or direct-debit payment within 24 hours of its creation: its payer may have paid on the gateway's page
+    after leaving ours."""
+    method = registry.method(payment.gateway, payment.method)
+    redirect = method is not None and method.kind is MethodKind.REDIRECT
+    return redirect and now < payment.created_at + ASK_WINDOW_SECONDS
+
+
 def _pending(answer: OrderStatus) -> bool:
     """The gateway works on the order still (nothing to apply, and it knows the order)."""
     return answer.notice is None and not answer.unknown_order
@@ -534,4 +535,4 @@ def _backoff(checks: int) -> int:
     return min(60 << exponent, MAX_BACKOFF_SECONDS)
 
 
-__all__ = ["ASK_WINDOW_SECONDS", "PassReport", "RecoveryService", "Visit"]
+__all__ = ["ASK_WINDOW_SECONDS", "PassReport", "RecoveryService", "Visit", "in_window", "owes_a_check", "owes_reversal"]
