@@ -335,11 +335,16 @@ def reconcile_command(args: argparse.Namespace) -> int:
     from epay import runtime
     from epay.config import InvalidSettings, check
     from epay.observability import logger
+    from epay.recovery import STORE_FAILURES
 
     # The pass's log lines (JSON, one per gateway call and change) go to stderr; stdout holds the report alone.
     logger.registered_handler.setStream(sys.stderr)  # type: ignore[attr-defined]
-    if not _use_table(args):
-        return 2
+    try:
+        if not _use_table(args):
+            return 2
+    except STORE_FAILURES as error:
+        print(f"the store failed ({type(error).__name__}): nothing was done", file=sys.stderr)
+        return 1
     if os.environ.get("EPAY_DYNAMODB_ENDPOINT"):
         local = local_environment(args.host, args.port)
         apply_defaults({name: local[name] for name in RECONCILE_LOCAL_DEFAULTS})

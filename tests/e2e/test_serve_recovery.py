@@ -81,3 +81,19 @@ def test_epay_serve_recovers_a_lost_m2t_notification_by_itself():
         while status_of(base, payment["payment_id"])["status"] != "PAID":
             assert time.monotonic() < deadline, "no pass settled the payment within 30 s"
             time.sleep(0.5)
+
+
+def test_epay_reconcile_exits_1_when_the_store_fails():
+    from tests.support.servers import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    done = subprocess.run(
+        [str(EPAY), "reconcile", "--endpoint-url", closed],
+        cwd=ROOT,
+        env=clean_environment(**SERVE_SECRETS, AWS_MAX_ATTEMPTS="1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "the store failed" in done.stderr
