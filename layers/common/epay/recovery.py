@@ -208,14 +208,11 @@ class RecoveryService:
             self._write(payment, lambda p: p.scheduled(None, unresolved_since=None))
             return Visit.NOTHING_LEFT
         first = self._first_check(payment, now)
-        try:
-            if first is not None:
-                # Too young to ask about yet: its first check is set once, where this pass's settings put it.
-                self._write(payment, lambda p: p.scheduled(first), retry=False)
-                return Visit.NOT_YET
-            payment = self._write(payment, lambda p: p.scheduled(now + LEASE_SECONDS), retry=False)
-        except PaymentChanged:
-            return Visit.SKIPPED
+        if first is not None:
+            # Too young to ask about yet: its first check is set once, where this pass's settings put it.
+            self._write(payment, lambda p: p.scheduled(first))
+            return Visit.NOT_YET
+        payment = self._write(payment, lambda p: p.scheduled(now + LEASE_SECONDS))
         return self._work(payment, api, now)
 
     def _first_check(self, payment: Payment, now: int) -> int | None:
@@ -223,9 +220,11 @@ class RecoveryService:
         is `EPAY_RECOVERY_AFTER_SECONDS` old (at once if its hold has lapsed); a capture once the settlement is that
         old (the callback's answer asked CMI to capture: it had time to). A reversal owed is never delayed."""
         after = self.settings.recovery_after_seconds
+        if payment.recovery.checks:
+            return None  # asked before: the back-off decides
         if payment.status is PaymentStatus.PAID and payment.capture is Capture.DUE and payment.paid_at is not None:
             since = payment.paid_at
-        elif payment.recovery.checks == 0 and payment.is_live(now):
+        elif payment.is_live(now):
             since = payment.created_at
         else:
             return None
@@ -299,7 +298,9 @@ class RecoveryService:
     def _capture(self, payment: Payment, api: MerchantApi, answer: OrderStatus, now: int) -> Visit:
         """A `PAID` payment settled by an authorisation: make sure the money is taken, once."""
         if answer.holding is Holding.TAKEN:
-            self._write(payment, lambda p: p.amended(capture=Capture.DONE).scheduled(None, unresolved_since=None))
+            self._write(
+                payment, lambda p: p.amended(capture=Capture.DONE).scheduled(None, unresolved_since=None), retry=True
+            )
             return Visit.CAPTURED
         if _pending(answer):
             self._next(payment, now, unresolved=True)
@@ -332,6 +333,7 @@ class RecoveryService:
             payment,
             lambda p: p.amended(capture=Capture.DONE).scheduled(None, unresolved_since=None),
             evidence=evidence,
+            retry=True,
         )
         logger.info("authorisation captured", extra={"payment_id": payment.payment_id, "gateway": done.gateway})
         return Visit.CAPTURED
@@ -351,9 +353,7 @@ class RecoveryService:
         earlier_attempts = payment.recovery.reversal_attempts
         # The attempt is recorded before it is sent: a refund whose answer is lost is known to have been tried.
         payment = self._write(
-            payment,
-            lambda p: p.scheduled(now + LEASE_SECONDS, reversal_attempts=p.recovery.reversal_attempts + 1),
-            retry=False,
+            payment, lambda p: p.scheduled(now + LEASE_SECONDS, reversal_attempts=p.recovery.reversal_attempts + 1)
         )
         done = api.void(payment) if operation is Operation.VOID else api.refund(payment, amount)
         if isinstance(done, OperationDone):
@@ -397,7 +397,7 @@ class RecoveryService:
             returned = current.advance(PaymentEvent.MONEY_RETURNED, reversal=Reversal(action, now, reason))
             return returned.scheduled(None, unresolved_since=None)
 
-        self._write(payment, reversed_, evidence=evidence)
+        self._write(payment, reversed_, evidence=evidence, retry=True)
         logger.info(
             "money returned",
             extra={"payment_id": payment.payment_id, "gateway": payment.gateway, "action": action.value},
@@ -426,10 +426,12 @@ class RecoveryService:
         payment: Payment,
         change: Callable[[Payment], Payment],
         evidence: CallbackEvidence | None = None,
-        retry: bool = True,
+        retry: bool = False,
     ) -> Payment:
-        """Write `change(payment)` over the version read; on a concurrent change, read again and apply the same
-        change to what is there (`retry`), else raise `PaymentChanged`."""
+        """Write `change(payment)` over the version read. On a concurrent change: raise `PaymentChanged` (the visit
+        stops; the other writer's schedule stands, and the claim's lease brings the payment back within minutes),
+        or, with `retry` — only for what the gateway has done and must be recorded — read again and apply the same
+        change to what is there."""
         for _attempt in range(_WRITE_ATTEMPTS):
             changed = change(payment)
             try:

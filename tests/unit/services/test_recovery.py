@@ -385,7 +385,7 @@ def test_a_gateway_that_does_not_answer_leaves_the_payment_for_the_next_pass(rig
     assert payment.recovery.unresolved_since == rig.h.now
     assert payment.recovery.due == rig.h.now + 60
     rig.cmi.failing.clear()
-    rig.until_quiet()
+    rig.later(60)  # the back-off's minute, not another recovery delay
     assert rig.payment(card.payment_id).status is PaymentStatus.PAID
     assert rig.payment(card.payment_id).capture is Capture.DONE
     assert rig.cmi.done == {"CAPTURE": 1}
@@ -463,3 +463,30 @@ def test_a_pass_visits_at_most_its_batch_earliest_due_first(invoices):
 
     assert report.due == 2
     assert [rig.payment(c.payment_id).recovery.checks for c in created] == [1, 1, 0]
+
+
+def test_a_concurrent_change_is_never_overwritten_by_the_schedule(rig, card, invoices):
+    """A callback flags the payment (due at once, for a reversal) while the pass waits for the gateway: the pass's
+    own schedule must not push that back."""
+    rig.cmi.authorise(card.payment_id, card.amount)
+    paid_elsewhere(rig, card, invoices)
+    rig.cmi.failing.add("STATUS")
+    asked = rig.cmi.status
+
+    def callback_while_asking(payment):
+        answer = asked(payment)  # no answer
+        rig.h.cmi_success(card)  # meanwhile the callback comes: NEEDS_REVIEW, its money to return
+        return answer
+
+    rig.cmi.status = callback_while_asking  # type: ignore[method-assign]
+    stored = rig.payment(card.payment_id)  # asked often before: its back-off is at its hourly most
+    rig.h.payments.transition(stored, stored.scheduled(stored.created_at + AFTER, checks=7), None)
+    rig.later(AFTER)
+    rig.cmi.status = asked  # type: ignore[method-assign]
+    rig.cmi.failing.clear()
+
+    payment = rig.payment(card.payment_id)
+    assert payment.status is PaymentStatus.NEEDS_REVIEW
+    assert payment.recovery.due <= rig.h.now + 120  # the claim's lease at most, never the back-off's later check
+    rig.later(120)
+    assert rig.payment(card.payment_id).status is PaymentStatus.REVERSED
