@@ -324,13 +324,13 @@ class CallbackService:
     def _succeed(
         self, confirmation: Confirmation, notice: Notice, payment: Payment, now: int, evidence: Evidence
     ) -> Outcome:
-        if payment.status in (PaymentStatus.PAID, PaymentStatus.NEEDS_REVIEW):
+        if payment.status in _REPORTED:
             if payment.settled_by == notice.fingerprint:
-                return self._keep(
-                    Outcome.DUPLICATE if payment.status is PaymentStatus.PAID else Outcome.NEEDS_REVIEW, evidence
-                )
-            # Another report of money for a payment already settled or flagged: it settles nothing.
-            outcome = Outcome.ALREADY_SETTLED if payment.status is PaymentStatus.PAID else Outcome.NEEDS_REVIEW
+                # The report already applied (a gateway's retry of a callback, or the status answer of the same
+                # transaction): nothing changes. A reversed payment's is never captured again.
+                return self._keep(_REPORTED[payment.status], evidence)
+            # Another report of money for a payment already settled, flagged or reversed: it settles nothing.
+            outcome = Outcome.ALREADY_SETTLED if payment.status is PaymentStatus.PAID else _REPORTED[payment.status]
             return self._not_applied(
                 confirmation, notice, payment, UnappliedReason.SECOND_PAYMENT, now, evidence, outcome
             )
@@ -499,6 +499,13 @@ class CallbackService:
     def _amount_matches(notice: Notice, payment: Payment) -> bool:
         return notice.currency_ok and notice.amount == payment.amount
 
+
+# A payment a report of money already reached, and what the same report, arriving again, is told.
+_REPORTED = {
+    PaymentStatus.PAID: Outcome.DUPLICATE,
+    PaymentStatus.NEEDS_REVIEW: Outcome.NEEDS_REVIEW,
+    PaymentStatus.REVERSED: Outcome.RETURNED,
+}
 
 _CAPTURES: dict[Confirmation, Capture | None] = {
     Confirmation.AUTHORISED: Capture.DUE,  # captured by CMI on our answer, checked (and done if need be) by recovery

@@ -490,3 +490,40 @@ def test_a_concurrent_change_is_never_overwritten_by_the_schedule(rig, card, inv
     assert payment.recovery.due <= rig.h.now + 120  # the claim's lease at most, never the back-off's later check
     rig.later(120)
     assert rig.payment(card.payment_id).status is PaymentStatus.REVERSED
+
+
+# -- the lost callback arrives after all, once the money was returned -----------------------------------------------
+# A gateway retries a notification it could not deliver; recovery may have reversed the payment meanwhile. The late
+# copy reports the money recovery already returned: it changes nothing and is answered as a duplicate, never as a
+# deterministic failure (`CallbackFailed`, alarmed; M2T would stop retrying on its 422).
+
+
+def test_a_cmi_callback_delivered_after_its_authorisation_was_voided_changes_nothing(rig, card, invoices, counted):
+    rig.cmi.authorise(card.payment_id, card.amount)  # the callback is lost
+    paid_elsewhere(rig, card, invoices)
+    rig.later(AFTER)
+    assert rig.payment(card.payment_id).status is PaymentStatus.REVERSED
+    before = rig.h.stored()
+
+    answer = rig.h.cmi_success(card)  # CMI's retry of the lost callback
+
+    assert answer == (200, "APPROVED")  # never ACTION=POSTAUTH: the authorisation was voided
+    assert "CallbackFailed" not in counted
+    assert rig.h.stored() == before
+
+
+def test_an_m2t_notification_delivered_after_its_refund_changes_nothing(rig, invoices, counted):
+    created = rig.h.start(invoices, "M2T", "CARD")
+    rig.m2t.pay(created.payment_id, created.amount)  # the PAID notification is lost
+    rig.h.cancel(created.payment_id)
+    other = rig.h.start(invoices, "CMI", "CARD")
+    rig.h.cmi_success(other)
+    rig.later(AFTER)
+    assert rig.payment(created.payment_id).status is PaymentStatus.REVERSED
+    before = rig.h.stored()
+
+    status, _ = rig.h.m2t(created, "PAID", transaction_id="M2T-TX-0001")  # M2T's retry of the lost notification
+
+    assert status == 200
+    assert "CallbackFailed" not in counted
+    assert rig.h.stored() == before

@@ -108,6 +108,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     ALREADY_SETTLED = "already settled by another notification"
     NEEDS_REVIEW = "needs review"
+    RETURNED = "money already returned"  # a success for a payment whose money recovery (or an operator) returned
     MISMATCH = "amount or currency mismatch"
     DECLINED = "attempt declined"
     ENDED = "payment ended"
