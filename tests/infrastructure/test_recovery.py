@@ -367,3 +367,54 @@ def test_only_the_recovery_function_is_in_the_vpc():
     # The payer's path (lookups, payments, callbacks) never depends on the NAT gateway.
     in_vpc = [name for name, f in resources_of("AWS::Serverless::Function").items() if "VpcConfig" in f["Properties"]]
     assert in_vpc == ["RecoveryFunction"]
+
+
+# -- alarms ---------------------------------------------------------------------------------------------------------
+
+RECOVERY_SOURCE = (PROJECT_ROOT / "layers/common/epay/recovery.py").read_text(encoding="utf-8")
+
+
+def alarms_on(namespace, metric):
+    return [
+        alarm["Properties"]
+        for alarm in resources_of("AWS::CloudWatch::Alarm").values()
+        if (alarm["Properties"]["Namespace"], alarm["Properties"]["MetricName"]) == (namespace, metric)
+    ]
+
+
+@pytest.mark.parametrize(
+    "metric", ["RecoveryUnresolved", "CaptureRefused", "ReversalUnconfirmed", "GatewayNeedsReversal", "RecoveryFailed"]
+)
+def test_what_recovery_leaves_to_an_operator_is_alarmed_at_once(metric):
+    assert f'name="{metric}"' in RECOVERY_SOURCE, "a metric the pass publishes"
+    (alarm,) = alarms_on("Epay", metric)
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "epay"}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert alarm["Period"] * alarm["EvaluationPeriods"] <= 300
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == NOTIFIES_THE_ALARM_TOPIC
+
+
+def test_a_failed_pass_is_alarmed():
+    (alarm,) = [
+        a for a in alarms_on("AWS/Lambda", "Errors") if a["Dimensions"][0]["Value"] == {"Ref": "RecoveryFunction"}
+    ]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+
+
+def test_passes_that_stop_running_are_alarmed_missing_data_included():
+    (alarm,) = alarms_on("AWS/Lambda", "Invocations")
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "RecoveryFunction"}}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == ("Sum", 1, "LessThanThreshold")
+    assert alarm["Period"] * alarm["EvaluationPeriods"] == 900  # three scheduled passes
+    assert alarm["TreatMissingData"] == "breaching"  # Lambda publishes nothing for a period without invocations
+
+
+def test_anything_in_the_dead_letter_queue_is_alarmed():
+    (alarm,) = alarms_on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": get_att(QUEUE, "QueueName")}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")

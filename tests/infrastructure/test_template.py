@@ -314,10 +314,14 @@ def alarms_on(namespace, metric):
     ]
 
 
-# The recovery function's alarms are its own (test_recovery.py).
-@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
-@pytest.mark.parametrize("function", API_FUNCTIONS)
-def test_every_api_function_has_an_alarm_on_its_lambda_errors_and_throttles(function, metric):
+# Throttles are alarmed where a payer or a gateway is refused. The recovery function (reserved concurrency 1) is
+# throttled when an invocation finds the previous pass still running: Lambda keeps the event and retries it, and
+# passes that never run are alarmed as such ("Recovery not running").
+ALARMED = [(function, "Errors") for function in FUNCTIONS] + [(function, "Throttles") for function in API_FUNCTIONS]
+
+
+@pytest.mark.parametrize(("function", "metric"), ALARMED)
+def test_every_function_has_an_alarm_on_its_lambda_errors_and_api_functions_on_their_throttles(function, metric):
     watching = [
         alarm
         for alarm in alarms_on("AWS/Lambda", metric)
