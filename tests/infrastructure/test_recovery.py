@@ -418,3 +418,13 @@ def test_anything_in_the_dead_letter_queue_is_alarmed():
     (alarm,) = alarms_on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": get_att(QUEUE, "QueueName")}]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+
+
+# -- parameters and documentation -------------------------------------------------------------------------------
+
+OPERATIONS = (PROJECT_ROOT / "docs/operations.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("parameter", ["CmiApiUrl", "CmiApiUser", "M2tApiUrl", "RecoveryAfterSeconds"])
+def test_the_new_parameters_are_documented(parameter):
+    assert f"`{parameter}`" in OPERATIONS
