@@ -127,7 +127,7 @@ def test_the_key_policy_has_no_wildcard_principal_and_administration_cannot_use_
     )
 
 
-def test_the_account_may_use_the_key_only_through_dynamodb_and_secrets_manager():
+def test_the_account_may_use_the_key_only_through_dynamodb_secrets_manager_and_sqs():
     for statement in KEY_POLICY["Statement"]:
         if statement["Principal"] != {"AWS": ACCOUNT_ROOT} or not uses(statement):
             continue
@@ -136,7 +136,11 @@ def test_the_account_may_use_the_key_only_through_dynamodb_and_secrets_manager()
         assert listed(condition["kms:ViaService"]) in (
             [via("dynamodb"), via("secretsmanager")],
             [via("dynamodb")],
+            [via("sqs")],
         ), statement["Sid"]
+        if listed(condition["kms:ViaService"]) == [via("sqs")]:
+            # The recovery dead-letter queue: what a producer and a reader of an encrypted queue need, no more.
+            assert uses(statement) == {"kms:Decrypt", "kms:GenerateDataKey"}
         if "kms:CreateGrant" in uses(statement):
             assert uses(statement) == {"kms:CreateGrant"}
             assert statement["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": True}
@@ -222,16 +226,43 @@ USE_THE_KEY_THROUGH_THE_SERVICES = [
 
 
 def statements_of(name):
+    """Every statement of a resource's policies: a policy's document, a function's Policies, a role's Policies."""
     properties = RESOURCES[name]["Properties"]
     documents = [properties["PolicyDocument"]] if "PolicyDocument" in properties else []
-    documents += [policy for policy in properties.get("Policies", []) if "Statement" in policy]
+    policies = [policy for policy in properties.get("Policies", []) if isinstance(policy, dict)]
+    documents += [policy for policy in policies if "Statement" in policy]
+    documents += [policy["PolicyDocument"] for policy in policies if "PolicyDocument" in policy]
     return [statement for document in documents for statement in listed(document["Statement"])]
+
+
+SEND_TO_THE_DEAD_LETTER_QUEUE = {
+    "Sid": "SendToTheDeadLetterQueueWithTheStackKey",
+    "Effect": "Allow",
+    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+    "Resource": THE_KEY,
+    "Condition": {"StringEquals": {"kms:ViaService": via("sqs")}},
+}
+
+
+def dead_letter_queue_of(function):
+    target = FUNCTIONS[function]["Properties"].get("DeadLetterQueue", {}).get("TargetArn")
+    return target["Fn::GetAtt"][0] if target else None
 
 
 @pytest.mark.parametrize("name", [*sorted(FUNCTIONS), "InvoiceLoaderPolicy"])
 def test_whoever_reads_the_tables_and_secrets_may_use_the_key_through_them_only(name):
     granted = [statement for statement in statements_of(name) if uses(statement)]
-    assert granted == USE_THE_KEY_THROUGH_THE_SERVICES
+    expected = list(USE_THE_KEY_THROUGH_THE_SERVICES)
+    if name in FUNCTIONS and dead_letter_queue_of(name):
+        # Lambda sends a failed event to the function's dead-letter queue as its role; the queue is under the key.
+        assert RESOURCES[dead_letter_queue_of(name)]["Properties"]["KmsMasterKeyId"] == THE_KEY
+        expected.append(SEND_TO_THE_DEAD_LETTER_QUEUE)
+    assert granted == expected
+
+
+@pytest.mark.parametrize("name", sorted(resources_of("AWS::SQS::Queue")))
+def test_every_queue_is_encrypted_with_the_key(name):
+    assert RESOURCES[name]["Properties"]["KmsMasterKeyId"] == THE_KEY
 
 
 def test_no_policy_of_the_stack_grants_the_key_without_naming_the_service():
@@ -272,10 +303,20 @@ def test_every_function_has_reserved_concurrency_and_the_account_keeps_its_unres
 SYNCHRONOUS_EVENTS = {"HttpApi", "Api"}
 
 
+def invokers(function):
+    """How a function is invoked: its SAM events' types, and "Scheduler" for each schedule that targets it."""
+    kinds = {event["Type"] for event in FUNCTIONS[function]["Properties"].get("Events", {}).values()}
+    for schedule in resources_of("AWS::Scheduler::Schedule").values():
+        if function in set(_references(schedule["Properties"]["Target"]["Arn"])):
+            kinds.add("Scheduler")
+    return kinds
+
+
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_functions_invoked_asynchronously_have_a_dead_letter_queue_and_only_synchronous_ones_skip_it(function):
     properties = FUNCTIONS[function]["Properties"]
-    kinds = {event["Type"] for event in properties.get("Events", {}).values()}
+    kinds = invokers(function)
+    assert kinds, f"{function} is invoked by nothing"
     on_failure = properties.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure")
     if kinds <= SYNCHRONOUS_EVENTS:
         assert "CKV_AWS_116" in skipped(function)

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from epay.adapters.dynamodb.invoices import NUMBER_INDEX, UNPAID_INDEX
-from epay.config import SETTINGS_MODELS, GatewaySettings, check
+from epay.config import CMI_APIS, SETTINGS_MODELS, CallbackSettings, GatewaySettings, check
 from epay_local.openapi_build import DOCUMENT_PATH, render_document
 from epay_local.template import PROJECT_ROOT, load_template, routes, table_definitions
 
@@ -24,6 +24,12 @@ OPERATIONS = (PROJECT_ROOT / "docs/operations.md").read_text(encoding="utf-8")
 
 def resources_of(kind):
     return {name: resource for name, resource in RESOURCES.items() if resource["Type"] == kind}
+
+
+# Every function of the template: the three behind the HTTP API and the scheduled recovery pass.
+FUNCTIONS = sorted(resources_of("AWS::Serverless::Function"))
+# Those behind the HTTP API (their events are its routes).
+API_FUNCTIONS = sorted({route.function for route in routes()})
 
 
 def test_functions_run_python_3_11_on_arm64_with_the_common_layer():
@@ -94,7 +100,7 @@ def test_the_lookup_cannot_write_payments_or_read_gateway_secrets():
 
 
 def test_no_function_may_scan_or_delete_invoices():
-    for function in ("ListInvoicesFunction", "CreatePaymentFunction", "GatewayCallbackFunction"):
+    for function in FUNCTIONS:
         policies = _policy_text(function)
         assert "dynamodb:Scan" not in policies
         assert "Crud" not in policies
@@ -297,7 +303,6 @@ def test_only_the_loader_policy_grants_the_invoice_id_key():
 
 # -- alarms: every function's errors and throttles, the API's 5xx (outside review, issue 9, item 8) ---------------
 
-FUNCTIONS = ("ListInvoicesFunction", "CreatePaymentFunction", "GatewayCallbackFunction")
 NOTIFIES_THE_ALARM_TOPIC = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
 
@@ -309,9 +314,14 @@ def alarms_on(namespace, metric):
     ]
 
 
-@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_every_function_has_an_alarm_on_its_lambda_errors_and_throttles(function, metric):
+# Throttles are alarmed where a payer or a gateway is refused. The recovery function (reserved concurrency 1) is
+# throttled when an invocation finds the previous pass still running: Lambda keeps the event and retries it, and
+# passes that never run are alarmed as such ("Recovery not running").
+ALARMED = [(function, "Errors") for function in FUNCTIONS] + [(function, "Throttles") for function in API_FUNCTIONS]
+
+
+@pytest.mark.parametrize(("function", "metric"), ALARMED)
+def test_every_function_has_an_alarm_on_its_lambda_errors_and_api_functions_on_their_throttles(function, metric):
     watching = [
         alarm
         for alarm in alarms_on("AWS/Lambda", metric)
@@ -360,9 +370,9 @@ def allowed(parameter, value):
     return re.fullmatch(PARAMETERS[parameter]["AllowedPattern"], value) is not None
 
 
-@pytest.mark.parametrize("parameter", ["PublicApiUrl", "FrontendUrl", "M2tGatewayUrl"])
+@pytest.mark.parametrize("parameter", ["PublicApiUrl", "FrontendUrl", "M2tGatewayUrl", "M2tApiUrl"])
 def test_urls_given_as_parameters_must_be_https(parameter):
-    assert allowed(parameter, PARAMETERS[parameter]["Default"])
+    assert allowed(parameter, PARAMETERS[parameter].get("Default", GIVEN_AT_DEPLOYMENT.get(parameter)))
     assert allowed(parameter, "https://pay.example.ma/e-paiement/")
     for refused in (
         "http://pay.example.ma/",
@@ -390,6 +400,8 @@ def evaluate(value, parameters):
         return not evaluate(value["Fn::Not"][0], parameters)
     if "Fn::And" in value:
         return all(evaluate(value["Fn::And"], parameters))
+    if "Fn::Or" in value:
+        return any(evaluate(value["Fn::Or"], parameters))
     if "Condition" in value and len(value) == 1:
         return evaluate(TEMPLATE["Conditions"][value["Condition"]], parameters)
     if "Fn::If" in value:
@@ -443,13 +455,30 @@ def test_a_custom_domain_fronts_the_stage_and_turns_the_execute_api_address_off(
 def test_a_custom_domain_and_its_certificate_are_given_together_or_not_at_all(given):
     parameters = {**DEFAULTS, given: WITH_DOMAIN[given]}
     assert evaluate(TEMPLATE["Conditions"]["HasCustomDomain"], parameters) is False
-    failing = [
+    assert len(failing_rules(parameters)) == 1, "the stack refuses to deploy with one of the two"
+
+
+def failing_rules(parameters):
+    """The template's rules that refuse `parameters` (a rule without a condition always applies)."""
+    return [
         name
         for name, rule in TEMPLATE["Rules"].items()
-        if evaluate(rule["RuleCondition"], parameters)
+        if evaluate(rule.get("RuleCondition", True), parameters)
         and not all(evaluate(assertion["Assert"], parameters) for assertion in rule["Assertions"])
     ]
-    assert len(failing) == 1, "the stack refuses to deploy with one of the two"
+
+
+@pytest.mark.parametrize(("gateway", "api"), [(0, 0), (1, 1), (0, 1), (1, 0)])
+def test_cmi_s_api_and_payment_page_are_of_the_same_environment(gateway, api):
+    # A test-page payment is unknown to the production API (and back): recovery would let paid payments expire.
+    parameters = {
+        **DEFAULTS,
+        "CmiGatewayUrl": PARAMETERS["CmiGatewayUrl"]["AllowedValues"][gateway],
+        "CmiApiUrl": PARAMETERS["CmiApiUrl"]["AllowedValues"][api],
+    }
+    assert PARAMETERS["CmiApiUrl"]["AllowedValues"] == list(CMI_APIS)
+    assert failing_rules(parameters) == ([] if gateway == api else ["CmiApiMatchesCmiGateway"])
+    assert failing_rules(DEFAULTS) == []
 
 
 def test_custom_domain_parameters_refuse_what_is_not_a_domain_or_a_certificate():
@@ -463,7 +492,8 @@ def test_custom_domain_parameters_refuse_what_is_not_a_domain_or_a_certificate()
 
 # -- configuration (issue 10, item 4): each function is given what its code requires, with the config's bounds ----
 
-HANDLERS = {route.function: route.module for route in routes()}
+# function -> its handler's module (functions/<name>/ is on pytest's pythonpath, as SAM puts it on Lambda's).
+HANDLERS = {name: RESOURCES[name]["Properties"]["Handler"].rsplit(".", 1)[0] for name in FUNCTIONS}
 # The tunables a template parameter sets; the others keep the product's default on purpose.
 TUNABLE_PARAMETERS = {
     "EPAY_LOOKUP_LIMIT_PER_MINUTE": "LookupLimitPerMinute",
@@ -472,8 +502,18 @@ TUNABLE_PARAMETERS = {
     "EPAY_PAYMENT_MISSES_PER_HOUR": "PaymentMissesPerHour",
     "EPAY_HOLD_SECONDS": "HoldSeconds",
     "EPAY_REFERENCE_HOLD_SECONDS": "ReferenceHoldSeconds",
+    "EPAY_RECOVERY_AFTER_SECONDS": "RecoveryAfterSeconds",
 }
-NOT_PARAMETERS = {"EPAY_CURSOR_TTL_SECONDS", "EPAY_DYNAMODB_ENDPOINT"}
+# The recovery pass's size keeps the product's defaults: EPAY_RECOVERY_PASS_SECONDS is bound to the function's
+# Timeout (a template test), the batch and workers to what one pass can do in it; the interval is `epay serve`'s.
+NOT_PARAMETERS = {
+    "EPAY_CURSOR_TTL_SECONDS",
+    "EPAY_DYNAMODB_ENDPOINT",
+    "EPAY_RECOVERY_BATCH",
+    "EPAY_RECOVERY_PASS_SECONDS",
+    "EPAY_RECOVERY_WORKERS",
+    "EPAY_RECOVERY_INTERVAL_SECONDS",
+}
 
 
 def function_environment(function):
@@ -553,8 +593,19 @@ def test_no_function_is_told_it_is_local():
 def test_the_callbacks_configure_the_gateways_as_the_payment_function_does():
     # CMI's echo is checked against the settings the payment's form was built with (docs/operations.md).
     payments, callbacks = function_environment("CreatePaymentFunction"), function_environment("GatewayCallbackFunction")
-    for variable in [*GatewaySettings.variables(), "EPAY_REFERENCE_HOLD_SECONDS"]:
+    for variable in [*GatewaySettings.variables(), *CallbackSettings.variables()]:
         assert callbacks[variable] == payments[variable]
+
+
+def test_recovery_asks_about_the_merchants_the_payments_were_made_with_and_schedules_alike():
+    # Its requests name CMI's client id and M2T's merchant id, and it schedules and extends as the callbacks do.
+    payments, recovery = function_environment("CreatePaymentFunction"), function_environment("RecoveryFunction")
+    for variable in ["EPAY_CMI_CLIENT_ID", "EPAY_M2T_MERCHANT_ID", *CallbackSettings.variables()]:
+        assert recovery[variable] == payments[variable]
+    # M2T's API is signed with the same secret as its checkout; CMI's API has its own account.
+    assert recovery["EPAY_M2T_SECRET_ID"] == payments["EPAY_M2T_SECRET_ID"]
+    assert recovery["EPAY_CMI_API_PASSWORD_ID"] == {"Ref": "CmiApiPasswordSecret"}
+    assert "EPAY_CMI_STORE_KEY_ID" not in recovery
 
 
 @pytest.mark.parametrize(("function", "variable", "parameter"), parameter_settings())
@@ -574,7 +625,12 @@ def test_a_parameter_carries_the_bounds_of_the_setting_it_sets(function, variabl
 
 
 # What an operator must give at deployment (no default); any value that is not a test one.
-GIVEN_AT_DEPLOYMENT = {"CmiClientId": "600123456", "M2tMerchantId": "PORTNET"}
+GIVEN_AT_DEPLOYMENT = {
+    "CmiClientId": "600123456",
+    "M2tMerchantId": "PORTNET",
+    "CmiApiUser": "portnet-api",
+    "M2tApiUrl": "https://api.amanpay.ma/merchant",
+}
 
 
 def deployed_environment(function, parameters):
@@ -602,8 +658,8 @@ def test_a_function_deployed_with_the_parameters_defaults_starts(function):
 
 
 def test_merchant_ids_have_no_default_a_deployment_could_keep():
-    assert "Default" not in PARAMETERS["CmiClientId"]
-    assert "Default" not in PARAMETERS["M2tMerchantId"]
+    # The gateways assign them; so are CMI's API user and M2T's API address (nothing to guess).
+    assert set(GIVEN_AT_DEPLOYMENT) == {name for name, spec in PARAMETERS.items() if "Default" not in spec}
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -620,8 +676,9 @@ def test_secrets_reach_functions_as_secrets_manager_ids(function):
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_x_ray_tracing_is_on_only_where_the_handler_is_traced(function):
-    mode = RESOURCES[function]["Properties"].get("Tracing", TEMPLATE["Globals"]["Function"].get("Tracing"))
-    (route, *_) = [route for route in routes() if route.function == function]
-    traced = "capture_lambda_handler" in (route.code_uri / f"{route.module}.py").read_text(encoding="utf-8")
+    properties = RESOURCES[function]["Properties"]
+    mode = properties.get("Tracing", TEMPLATE["Globals"]["Function"].get("Tracing"))
+    source = PROJECT_ROOT / properties["CodeUri"] / f"{HANDLERS[function]}.py"
+    traced = "capture_lambda_handler" in source.read_text(encoding="utf-8")
     assert mode in ("Active", "Disabled")
     assert (mode == "Active") == traced
