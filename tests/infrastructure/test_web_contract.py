@@ -30,6 +30,19 @@ def test_the_page_offers_each_gateway_the_methods_the_api_accepts_from_it():
     assert contract["methods"] == {"CMI": ["CARD", "FATOURATI"], "M2T": ["CARD", "TASHILAT", "DIRECT_DEBIT"]}
 
 
+def test_the_page_knows_every_payment_status_and_every_way_money_is_returned():
+    contract = build_contract(DOCUMENT)
+    assert contract["paymentStatuses"][-2:] == ["NEEDS_REVIEW", "REVERSED"]
+    assert contract["reversalActions"] == ["VOID", "REFUND", "MANUAL"]
+
+
+def test_a_reversal_that_is_not_a_component_schema_is_refused():
+    document = copy.deepcopy(DOCUMENT)
+    document["components"]["schemas"]["PaymentView"]["properties"]["reversal"] = {"type": "object"}
+    with pytest.raises(ContractError, match="component schema"):
+        build_contract(document)
+
+
 def test_the_page_knows_the_maxima_of_the_requests():
     limits = build_contract(DOCUMENT)["limits"]
     assert limits["invoicesPerPayment"] == 50

@@ -1,9 +1,13 @@
 """`GET /v1/payments/{id}` (api.md §3) and `POST /v1/payments/{id}/cancel` (§4), through the create_payment
 function."""
 
+import jsonschema
 import pytest
 
-from tests.support.factories import an_invoice, response_json
+import list_invoices_handler
+from epay import runtime
+from epay.payments import PaymentEvent, Reversal, ReversalAction
+from tests.support.factories import FakeLambdaContext, an_invoice, http_event, response_json
 from tests.support.payments import (
     CODE,
     NOW,
@@ -63,6 +67,7 @@ def test_a_new_payment_reads_with_the_contract_fields(invoices):
         "gateway_transaction_id": None,
         "reference": None,
         "last_error": None,
+        "reversal": None,
         "unapplied_funds": [],
     }
 
@@ -82,6 +87,62 @@ def test_a_paid_payment_reads_with_when_and_by_which_transaction(invoices, froze
     assert view["status"] == "PAID"
     assert view["paid_at"] == iso(NOW + 90)
     assert view["gateway_transaction_id"] == "26015K1Q7777"
+
+
+def test_a_reversed_payment_reads_as_reversed_with_how_its_money_was_returned(invoices, frozen):
+    # Given a card payment the payer left, whose invoices another payment then paid, and its late approval
+    late = start_payment(invoices, "CMI", "CARD")
+    cancel_payment(late["payment_id"])
+    pay_by_card(start_payment(invoices, "CMI", "CARD"), trans_id="26015K1Q0002")
+    pay_by_card(late, trans_id="26015K1Q0001")
+    assert payment(late["payment_id"])["status"] == "NEEDS_REVIEW"
+    # When recovery voids its authorisation and records it, as its pass does (epay.recovery)
+    frozen.advance(300)
+    store = runtime.payment_store()
+    flagged = store.get_payment(late["payment_id"])
+    assert flagged is not None
+    assert flagged.review_reason == "INVOICES_PAID_ELSEWHERE"
+    voided = Reversal(ReversalAction.VOID, NOW + 300, "INVOICES_PAID_ELSEWHERE")
+    store.transition(flagged, flagged.advance(PaymentEvent.MONEY_RETURNED, reversal=voided), None)
+    # Then the payer's view says so: REVERSED, how and when the money went back, no invoice paid by it
+    response = read_payment(late["payment_id"])
+    assert response["statusCode"] == 200
+    view = response_json(response)
+    assert set(view) == PAYMENT_FIELDS
+    assert view["status"] == "REVERSED"
+    assert view["reversal"] == {"action": "VOID", "at": iso(NOW + 300), "reason": "INVOICES_PAID_ELSEWHERE"}
+    assert view["paid_at"] is None
+    assert view["gateway_transaction_id"] == "26015K1Q0001"
+    jsonschema.validate(view, payment_view_schema())
+
+
+def test_a_payment_that_was_not_reversed_reads_with_no_reversal(invoices):
+    created = start_payment(invoices, "CMI", "CARD")
+    pay_by_card(created, amount="1.00")
+    view = payment(created["payment_id"])
+    assert (view["status"], view["reversal"]) == ("NEEDS_REVIEW", None)
+
+
+def test_the_openapi_document_lists_reversed_and_how_the_money_was_returned(dynamodb):
+    view = openapi_document()["components"]["schemas"]["PaymentView"]
+    assert "REVERSED" in view["properties"]["status"]["enum"]
+    assert "reversal" in view["required"], "always sent: null unless the payment was reversed, as paid_at is"
+    assert {"$ref": "#/components/schemas/ReversalOut"} in view["properties"]["reversal"]["anyOf"]
+    assert {"type": "null"} in view["properties"]["reversal"]["anyOf"]
+    reversal = openapi_document()["components"]["schemas"]["ReversalOut"]
+    assert reversal["properties"]["action"]["enum"] == ["VOID", "REFUND", "MANUAL"]
+    assert set(reversal["required"]) == {"action", "at", "reason"}
+
+
+def openapi_document():
+    """`GET /v1/openapi.json`, as the lookup function serves it."""
+    event = http_event("GET", "/v1/openapi.json")
+    return response_json(list_invoices_handler.lambda_handler(event, FakeLambdaContext()))
+
+
+def payment_view_schema():
+    """The document's PaymentView, its references resolved within the document."""
+    return {"$ref": "#/components/schemas/PaymentView", "components": openapi_document()["components"]}
 
 
 def test_the_subscription_code_is_never_returned(invoices):

@@ -55,6 +55,8 @@ PAYMENT_FIELDS = {
     "gateway_transaction_id",
     "reference",
     "last_error",
+    # operations-api.md §1: how the money of a REVERSED payment was returned (null for any other payment).
+    "reversal",
     # Beyond api.md §3: money a gateway reported taken that settles nothing (issue 9, item 5).
     "unapplied_funds",
 }

@@ -242,6 +242,21 @@ ALLOWED_FRENCH = {
         "layers/common/epay/schemas.py",
         "Paiements signalés par la passerelle qui ne règlent rien (à restituer au payeur).",
     ),
+    (
+        "layers/common/epay/schemas.py",
+        "VOID : autorisation annulée avant débit ; REFUND : montant débité remboursé ; "
+        "MANUAL : restitué par un opérateur, hors de l'API de la passerelle.",
+    ),
+    ("layers/common/epay/schemas.py", "Instant ISO 8601 (UTC) de la restitution."),
+    (
+        "layers/common/epay/schemas.py",
+        "Pourquoi : INVOICES_PAID_ELSEWHERE (factures déjà réglées par un autre paiement), "
+        "ou le motif consigné par l'opérateur.",
+    ),
+    (
+        "layers/common/epay/schemas.py",
+        "Pour un paiement `REVERSED` : comment son montant a été restitué ; null sinon.",
+    ),
 }
 
 

@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
 import { LANGS as PAGE_LANGS, MESSAGES } from "../../web/i18n.js";
-import { GATEWAYS, LANGS, LIMITS, METHODS, PATTERNS, PAYMENT_STATUSES } from "../../web/js/contract.js";
-import { KNOWN_STATUSES, failureView, paymentScreen } from "../../web/js/status.js";
+import { GATEWAYS, LANGS, LIMITS, METHODS, PATTERNS, PAYMENT_STATUSES, REVERSAL_ACTIONS } from "../../web/js/contract.js";
+import { KNOWN_STATUSES, PAID_ELSEWHERE, failureView, paymentScreen } from "../../web/js/status.js";
 
 const html = readFileSync(new URL("../../web/index.html", import.meta.url), "utf8");
 const inputs = [...html.matchAll(/<input\b[^>]*>/g)].map(([tag]) =>
@@ -76,9 +76,17 @@ describe("every payment status of the contract", () => {
     it(`has its failure message and title in ${lang}, when it ends on the failure screen`, () => {
       const kinds = PAYMENT_STATUSES.map((status) => paymentScreen({ status }).kind).filter(Boolean);
       const missing = [...kinds, "DECLINED", "NOT_FOUND"]
-        .flatMap((kind) => [failureView(kind).titleKey, failureView(kind).messageKey])
-        .filter((key) => !MESSAGES[lang][key]);
+        .flatMap((kind) => [failureView(kind).titleKey, failureView(kind).messageKey, failureView(kind).returnedKey])
+        .filter((key) => key !== null && !MESSAGES[lang][key]);
       assert.deepEqual(missing, []);
+    });
+
+    it(`says in ${lang} how a reversed payment's money came back, for every way the contract names, and where to get help`, () => {
+      const views = [undefined, ...REVERSAL_ACTIONS].map((action) => failureView("REVERSED", { action, reason: PAID_ELSEWHERE }));
+      const keys = views.flatMap((view) => [view.titleKey, view.messageKey, view.returnedKey]);
+      const missing = [...keys, "failure.help"].filter((key) => !MESSAGES[lang][key]);
+      assert.deepEqual(missing, []);
+      assert.match(MESSAGES[lang]["failure.help"], /\{claims\}.*\{phone\}/);
     });
   }
 });

@@ -4,7 +4,8 @@ import { describe, it } from "node:test";
 
 import { HttpError, NetworkError } from "../../web/js/api.js";
 import {
-  afterCreation, changeMethodOffered, failureReason, failureView, landing, lastErrorText, paymentScreen, readError, referenceKind, selectionOf, statusView,
+  afterCreation, changeMethodOffered, failureReason, failureView, landing, lastErrorText, PAID_ELSEWHERE, paymentScreen, readError, referenceKind,
+  selectionOf, statusView,
 } from "../../web/js/status.js";
 
 const payment = (status, extra = {}) => ({ payment_id: "PAY-1", status, last_error: null, ...extra });
@@ -26,7 +27,7 @@ describe("a payment's status shows", () => {
     assert.deepEqual(paymentScreen(payment("PAID")), { screen: "receipt" });
   });
 
-  for (const status of ["FAILED", "CANCELLED", "EXPIRED", "NEEDS_REVIEW"]) {
+  for (const status of ["FAILED", "CANCELLED", "EXPIRED", "NEEDS_REVIEW", "REVERSED"]) {
     it(`${status}: the failure screen, saying ${status}`, () => {
       assert.deepEqual(paymentScreen(payment(status)), { screen: "failure", kind: status });
     });
@@ -39,16 +40,58 @@ describe("a payment's status shows", () => {
 });
 
 describe("the failure screen", () => {
+  const plain = { returnedKey: null, help: false, reason: true };
+
   it("offers to retry a payment that failed, was declined, cancelled or expired", () => {
     for (const kind of ["FAILED", "DECLINED", "CANCELLED", "EXPIRED"]) {
-      assert.deepEqual(failureView(kind), { titleKey: "failure.title", messageKey: `failure.${kind}`, retry: true }, kind);
+      assert.deepEqual(failureView(kind), { titleKey: "failure.title", messageKey: `failure.${kind}`, ...plain, retry: true }, kind);
     }
   });
 
   it("never offers to pay again what needs review (money may be held), with its own title", () => {
     assert.deepEqual(failureView("NEEDS_REVIEW"), {
-      titleKey: "failure.titleReview", messageKey: "failure.NEEDS_REVIEW", retry: false,
+      titleKey: "failure.titleReview", messageKey: "failure.NEEDS_REVIEW", ...plain, retry: false,
     });
+  });
+
+  it("REVERSED: says the invoices were paid by another payment and that the authorisation was voided", () => {
+    const reversal = { action: "VOID", at: "2026-11-27T10:20:00Z", reason: PAID_ELSEWHERE };
+    assert.deepEqual(failureView("REVERSED", reversal), {
+      titleKey: "failure.titleReversed",
+      messageKey: "failure.REVERSED.paidElsewhere",
+      returnedKey: "failure.returned.VOID",
+      help: true,
+      reason: false,
+      retry: false,
+    });
+  });
+
+  it("REVERSED: says how the money came back, for each way the contract names", () => {
+    for (const action of ["VOID", "REFUND", "MANUAL"]) {
+      assert.equal(failureView("REVERSED", { action, reason: PAID_ELSEWHERE }).returnedKey, `failure.returned.${action}`, action);
+    }
+  });
+
+  it("REVERSED: a final state, never a retry, the assistance's contacts shown, no stale gateway reason", () => {
+    for (const reversal of [null, { action: "REFUND", reason: PAID_ELSEWHERE }, { action: "MANUAL", reason: "Montant erroné, remboursé" }]) {
+      const view = failureView("REVERSED", reversal);
+      assert.equal(view.retry, false);
+      assert.equal(view.help, true);
+      assert.equal(view.reason, false);
+    }
+  });
+
+  it("REVERSED for another reason (an operator's): says only that no invoice was paid, never that another payment did", () => {
+    const view = failureView("REVERSED", { action: "MANUAL", at: "2026-11-27T10:20:00Z", reason: "Écart de montant constaté" });
+    assert.equal(view.messageKey, "failure.REVERSED");
+    assert.equal(view.returnedKey, "failure.returned.MANUAL");
+  });
+
+  it("REVERSED without a reversal, or with a way the page does not know: a sentence that fits any return", () => {
+    for (const reversal of [null, undefined, {}, { action: "CHARGEBACK", reason: PAID_ELSEWHERE }]) {
+      assert.equal(failureView("REVERSED", reversal).returnedKey, "failure.returned", JSON.stringify(reversal));
+    }
+    assert.equal(failureView("REVERSED").messageKey, "failure.REVERSED");
   });
 
   it("offers no retry for a payment that does not exist", () => {

@@ -1,5 +1,6 @@
 """The page reads a payment's `last_error` as the API stores it: the forms the layer writes, run through the page's
-own reader (web/js/status.js, `gatewayReason`) under node, give the reason the catalogue words."""
+own reader (web/js/status.js, `gatewayReason`) under node, give the reason the catalogue words. Likewise the
+`reversal.reason` of a payment whose invoices another payment paid."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from epay.callbacks import PAID_ELSEWHERE
 from epay.error_catalogue import REASONS, declined_last_error
 
 ROOT = Path(__file__).parents[2]
@@ -19,12 +21,16 @@ console.log(JSON.stringify(JSON.parse(process.argv[1]).map(gatewayReason)));
 """
 
 
-def read_on_the_page(texts: list[str]) -> list[dict | None]:
-    node = shutil.which("node")
-    if node is None:
+def node() -> str:
+    found = shutil.which("node")
+    if found is None:
         pytest.fail("node is not installed: run `make node` (Debian's nodejs)", pytrace=False)
+    return found
+
+
+def read_on_the_page(texts: list[str]) -> list[dict | None]:
     run = subprocess.run(
-        [node, "--input-type=module", "-e", READER, json.dumps(texts)],
+        [node(), "--input-type=module", "-e", READER, json.dumps(texts)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -46,3 +52,14 @@ def test_each_stored_gateway_failure_is_a_reason_the_page_words():
         (f"reason.{reason}", values) for reason, values in stored.values()
     ]
     assert {reason for reason, _ in stored.values()} == set(REASONS)
+
+
+def test_the_page_knows_the_reason_recorded_when_another_payment_paid_the_invoices():
+    reader = """
+const { PAID_ELSEWHERE } = await import(new URL("web/js/status.js", `file://${process.cwd()}/`).href);
+console.log(JSON.stringify(PAID_ELSEWHERE));
+"""
+    run = subprocess.run(
+        [node(), "--input-type=module", "-e", reader], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(run.stdout) == PAID_ELSEWHERE

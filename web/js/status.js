@@ -1,6 +1,7 @@
 // Which screen a payment shows, and what the failure and status screens say. Pure: no DOM.
 
 import { HttpError, NetworkError } from "./api.js";
+import { REVERSAL_ACTIONS } from "./contract.js";
 import { isPaymentId } from "./validation.js";
 
 // Every status of the contract (a test checks this against web/js/contract.js): the screen it shows.
@@ -12,6 +13,7 @@ const SCREEN_OF = {
   CANCELLED: "failure",
   EXPIRED: "failure",
   NEEDS_REVIEW: "failure", // money may be held: no retry, the operations team settles it
+  REVERSED: "failure", // final: the money was returned (void, refund or by hand); no invoice paid, no retry
 };
 export const KNOWN_STATUSES = Object.keys(SCREEN_OF);
 
@@ -67,11 +69,34 @@ export function selectionOf(payment, selectedIds) {
   return listed.length === selected.length && listed.every((id) => selected.includes(id));
 }
 
-/** The failure screen of a kind (a payment status, DECLINED or NOT_FOUND). */
-export function failureView(kind) {
+/** The `reversal.reason` the API records when a payment's invoices had been paid by another payment. */
+export const PAID_ELSEWHERE = "INVOICES_PAID_ELSEWHERE";
+
+/**
+ * The failure screen of a kind (a payment status, DECLINED or NOT_FOUND) -> {titleKey, messageKey, returnedKey (how
+ * the money went back, or null), help (the assistance's contacts in the screen), reason (the last_error's line), retry}.
+ * A REVERSED payment is told by its `reversal`: why it paid nothing (its invoices paid by another payment, when the
+ * API says so), then how the money came back (each action of the contract; a sentence that fits any, otherwise).
+ */
+export function failureView(kind, reversal = null) {
+  if (kind === "REVERSED") {
+    const action = REVERSAL_ACTIONS.includes(reversal?.action) ? reversal.action : null;
+    return {
+      titleKey: "failure.titleReversed",
+      messageKey: reversal?.reason === PAID_ELSEWHERE ? "failure.REVERSED.paidElsewhere" : "failure.REVERSED",
+      returnedKey: action ? `failure.returned.${action}` : "failure.returned",
+      help: true,
+      // A decline the payer met before paying says nothing of what happened to the money since.
+      reason: false,
+      retry: false, // final: the invoices are paid by another payment, or a new search shows what is left
+    };
+  }
   return {
     titleKey: kind === "NEEDS_REVIEW" ? "failure.titleReview" : "failure.title",
     messageKey: `failure.${kind}`,
+    returnedKey: null,
+    help: false,
+    reason: true,
     // Paying again while the platform holds money for these invoices would charge the payer twice.
     retry: kind !== "NEEDS_REVIEW" && kind !== "NOT_FOUND",
   };

@@ -38,6 +38,7 @@ from epay.schemas import (
     PaymentView,
     RedirectOut,
     ReferenceOut,
+    ReversalOut,
     UnappliedFundsOut,
 )
 
@@ -67,6 +68,17 @@ def unapplied_out(funds: UnappliedFunds) -> UnappliedFundsOut:
     )
 
 
+def reversal_out(payment: Payment) -> ReversalOut | None:
+    """How the money of a `REVERSED` payment went back to the payer (void, refund or an operator)."""
+    if payment.reversal is None:
+        return None
+    return ReversalOut(
+        action=payment.reversal.action.value,
+        at=iso_instant(payment.reversal.at),
+        reason=payment.reversal.reason,
+    )
+
+
 def payment_view(payment: Payment, now: int, unapplied: Sequence[UnappliedFunds] = ()) -> PaymentView:
     """A payment as the payer's page reads it (no subscription code, no payer details)."""
     return PaymentView(
@@ -86,6 +98,7 @@ def payment_view(payment: Payment, now: int, unapplied: Sequence[UnappliedFunds]
         gateway_transaction_id=payment.gateway_transaction_id,
         reference=reference_out(payment),
         last_error=payment.last_error,
+        reversal=reversal_out(payment),
         unapplied_funds=[unapplied_out(funds) for funds in unapplied],
     )
 

@@ -267,7 +267,9 @@ class PaymentCreated(BaseModel):
     reference: ReferenceOut | None
 
 
-PaymentStatusText = Literal["PENDING", "AWAITING_SETTLEMENT", "PAID", "FAILED", "CANCELLED", "EXPIRED", "NEEDS_REVIEW"]
+PaymentStatusText = Literal[
+    "PENDING", "AWAITING_SETTLEMENT", "PAID", "FAILED", "CANCELLED", "EXPIRED", "NEEDS_REVIEW", "REVERSED"
+]
 
 
 class UnappliedFundsOut(BaseModel):
@@ -279,6 +281,20 @@ class UnappliedFundsOut(BaseModel):
     currency: str
     reported_at: str
     reason: Literal["SECOND_PAYMENT", "AMOUNT_MISMATCH", "CURRENCY_MISMATCH"]
+
+
+class ReversalOut(BaseModel):
+    """How the money of a `REVERSED` payment was returned (operations-api.md §1)."""
+
+    action: Literal["VOID", "REFUND", "MANUAL"] = Field(
+        description="VOID : autorisation annulée avant débit ; REFUND : montant débité remboursé ; "
+        "MANUAL : restitué par un opérateur, hors de l'API de la passerelle."
+    )
+    at: str = Field(description="Instant ISO 8601 (UTC) de la restitution.", examples=["2026-11-27T10:15:00Z"])
+    reason: str = Field(
+        description="Pourquoi : INVOICES_PAID_ELSEWHERE (factures déjà réglées par un autre paiement), "
+        "ou le motif consigné par l'opérateur."
+    )
 
 
 class PaymentView(BaseModel):
@@ -298,6 +314,9 @@ class PaymentView(BaseModel):
     gateway_transaction_id: str | None
     reference: ReferenceOut | None
     last_error: str | None
+    reversal: ReversalOut | None = Field(
+        description="Pour un paiement `REVERSED` : comment son montant a été restitué ; null sinon."
+    )
     unapplied_funds: list[UnappliedFundsOut] = Field(
         default_factory=list,
         description="Paiements signalés par la passerelle qui ne règlent rien (à restituer au payeur).",

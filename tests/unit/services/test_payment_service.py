@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import get_args
 
 import pytest
 
@@ -15,8 +16,9 @@ from epay.clock import iso_instant
 from epay.errors import DomainError
 from epay.gateways import cmi, fatourati, m2t
 from epay.invoices import Hold, InvoiceStatus
-from epay.payments import PaymentStatus, UnappliedReason
+from epay.payments import PaymentEvent, PaymentStatus, Reversal, ReversalAction, UnappliedReason
 from epay.ports import ReferenceTaken
+from epay.schemas import PaymentStatusText, PaymentView, ReversalOut
 from tests.support.engine import (
     CMI_STORE_KEY,
     CODE,
@@ -360,6 +362,41 @@ def test_a_payment_reads_with_the_money_to_return(h, invoices):
     assert funds.reported_at == iso_instant(NOW)
 
 
+def paid_elsewhere_then_returned(h, late, invoices, action: ReversalAction) -> None:
+    """The M2T card payment `late` left by the payer, its invoices paid by another payment, its late success flagged,
+    then its money returned as recovery records it (epay.recovery): `REVERSED`."""
+    h.cancel(late.payment_id)
+    h.m2t(h.start(invoices, "M2T", "DIRECT_DEBIT"), "PAID")
+    h.m2t(late, "PAID", transaction_id="M2T-LATE")
+    flagged = h.payment(late.payment_id)
+    assert (flagged.status, flagged.review_reason) == (PaymentStatus.NEEDS_REVIEW, "INVOICES_PAID_ELSEWHERE")
+    returned = Reversal(action, h.now + 60, "INVOICES_PAID_ELSEWHERE")
+    h.payments.transition(flagged, flagged.advance(PaymentEvent.MONEY_RETURNED, reversal=returned), None)
+
+
+@pytest.mark.parametrize("action", list(ReversalAction))
+def test_a_reversed_payment_reads_reversed_with_how_and_when_its_money_was_returned(h, invoices, action):
+    late = h.start(invoices, "M2T", "CARD")
+    paid_elsewhere_then_returned(h, late, invoices, action)
+    view = h.view(late.payment_id)
+    assert view.status == "REVERSED"
+    assert view.reversal == ReversalOut(action=action.value, at=iso_instant(NOW + 60), reason="INVOICES_PAID_ELSEWHERE")
+    assert (view.paid_at, view.gateway_transaction_id) == (None, "M2T-LATE")
+
+
+def test_a_payment_that_was_not_reversed_reads_with_no_reversal(h, invoices):
+    created = h.start(invoices, "M2T", "CARD")
+    assert h.view(created.payment_id).reversal is None
+    h.m2t(created, "PAID")
+    assert h.view(created.payment_id).reversal is None
+
+
+def test_the_view_can_say_every_status_and_every_way_money_is_returned():
+    assert set(get_args(PaymentStatusText)) == {status.value for status in PaymentStatus}
+    assert set(get_args(ReversalOut.model_fields["action"].annotation)) == {action.value for action in ReversalAction}
+    assert PaymentView.model_fields["reversal"].is_required(), "always sent, null when none (as paid_at)"
+
+
 def test_an_unknown_payment_is_not_found(h):
     error = refusal(h.view, UNKNOWN_PAYMENT)
     assert (error.status, error.code) == (404, "PAYMENT_NOT_FOUND")
@@ -400,6 +437,7 @@ def test_cancelling_a_reference_payment_releases_its_reference_holds(h, invoices
         ("cancel", "CANCELLED"),
         ("paid", "PAID"),
         ("review", "NEEDS_REVIEW"),
+        ("reversed", "REVERSED"),
         ("failed", "FAILED"),
         ("expiry", "EXPIRED"),
     ],
@@ -415,6 +453,8 @@ def test_a_payment_that_is_no_longer_live_cannot_be_cancelled_and_is_unchanged(h
         h.cancel(created.payment_id)
         h.m2t(h.start(invoices, "M2T", "DIRECT_DEBIT"), "PAID")
         h.m2t(created, "PAID")
+    elif ended_by == "reversed":
+        paid_elsewhere_then_returned(h, created, invoices, ReversalAction.REFUND)
     elif ended_by == "failed":
         h.m2t(created, "FAILED")
     else:
