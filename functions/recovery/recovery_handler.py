@@ -2,9 +2,9 @@
 
 A pass asks the gateways about the payments due for a check and returns money that settles nothing. It is bounded
 (`EPAY_RECOVERY_BATCH` payments, `EPAY_RECOVERY_PASS_SECONDS`, well inside the function's timeout) and safe to run
-twice at once. A pass whose storage failed raises, so the invocation counts as an error: Lambda retries it once
-(the scheduler invokes asynchronously), then sends the event to the dead-letter queue (alarmed). A gateway that does not answer is not a failure: the
-payment is asked again at its next check.
+twice at once. A pass whose storage failed raises, so the invocation counts as an error: Lambda retries it once (the
+scheduler invokes asynchronously), then sends the event to the dead-letter queue (alarmed). A gateway that does not
+answer is not a failure: the payment is asked again at its next check.
 """
 
 from __future__ import annotations
