@@ -289,8 +289,9 @@ class RecoveryService:
 
     def _after_end(self, ended: Payment, now: int) -> int | None:
         """After the end of its hold, a card or direct-debit payment is still asked about until its window closes."""
-        if ended.status is PaymentStatus.EXPIRED and in_window(ended, now):
-            return min(now + _backoff(ended.recovery.checks + 1), ended.created_at + ASK_WINDOW_SECONDS)
+        end = window_end(ended)
+        if ended.status is PaymentStatus.EXPIRED and end is not None and now < end:
+            return min(now + _backoff(ended.recovery.checks + 1), end)
         return None
 
     # -- capture ---------------------------------------------------------------------------------------------------
@@ -414,8 +415,8 @@ class RecoveryService:
         if payment.status in (PaymentStatus.PENDING, PaymentStatus.AWAITING_SETTLEMENT) and now < payment.expires_at:
             due = min(now + _backoff(checks), payment.expires_at)
         elif payment.status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
-            end = payment.created_at + ASK_WINDOW_SECONDS
-            due = min(now + _backoff(checks), end) if now < end else None
+            end = window_end(payment)
+            due = min(now + _backoff(checks), end) if end is not None and now < end else None
         since = (payment.recovery.unresolved_since or now) if unresolved else None
         if since is not None and now - since >= UNRESOLVED_ALERT_SECONDS:
             self._unresolved[payment.payment_id] = since
@@ -518,12 +519,25 @@ def owes_reversal(payment: Payment) -> bool:
     )
 
 
-def in_window(payment: Payment, now: int) -> bool:
-    """A card or direct-debit payment within 24 hours of its creation: its payer may have paid on the gateway's page
-    after leaving ours."""
+def window_end(payment: Payment) -> int | None:
+    """Until when a payment the payer's side ended is still asked about, or None for a method the gateway does not
+    know (Fatourati): 24 hours after its creation, as operations-api.md §1 says of card and direct-debit payments —
+    the payer may have paid on the gateway's page after leaving ours. The contract is silent on TASHILAT, whose
+    reference stays payable at M2T's agencies after our side ended (a cancel reaches no gateway): it is asked about
+    for the same 24 hours, and while its reference is payable and a day more (docs/architecture.md)."""
     method = registry.method(payment.gateway, payment.method)
-    redirect = method is not None and method.kind is MethodKind.REDIRECT
-    return redirect and now < payment.created_at + ASK_WINDOW_SECONDS
+    if method is None or method.kind is MethodKind.REFERENCE:
+        return None
+    end = payment.created_at + ASK_WINDOW_SECONDS
+    if method.kind is MethodKind.REDIRECT_THEN_REFERENCE and payment.reference is not None:
+        end = max(end, payment.reference.expires_at + ASK_WINDOW_SECONDS)
+    return end
+
+
+def in_window(payment: Payment, now: int) -> bool:
+    """A payment the payer's side ended whose gateway may still take its money (`window_end`)."""
+    end = window_end(payment)
+    return end is not None and now < end
 
 
 def _pending(answer: OrderStatus) -> bool:
@@ -537,4 +551,13 @@ def _backoff(checks: int) -> int:
     return min(60 << exponent, MAX_BACKOFF_SECONDS)
 
 
-__all__ = ["ASK_WINDOW_SECONDS", "PassReport", "RecoveryService", "Visit", "in_window", "owes_a_check", "owes_reversal"]
+__all__ = [
+    "ASK_WINDOW_SECONDS",
+    "PassReport",
+    "RecoveryService",
+    "Visit",
+    "in_window",
+    "owes_a_check",
+    "owes_reversal",
+    "window_end",
+]
