@@ -76,8 +76,10 @@ format: $(BIN)/epay
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# template.yaml (the stage's stack) and edge.yaml (its us-east-1 stack: the WAF web ACL, the edge alarms).
 sam-validate: $(SAM)
 	$(SAM) validate --lint
+	$(SAM) validate --lint --template edge.yaml --region us-east-1
 
 # The layer ships compiled bytecode: without it every cold start compiles pydantic, Powertools and epay (about
 # 0.35 s of CPU, docs/performance.md). unchecked-hash: a zip's timestamps never match the sources'.
