@@ -45,6 +45,8 @@ def evaluate(value, parameters):
         return not evaluate(value["Fn::Not"][0], parameters)
     if "Fn::And" in value:
         return all(evaluate(value["Fn::And"], parameters))
+    if "Fn::Or" in value:
+        return any(evaluate(value["Fn::Or"], parameters))
     if "Fn::If" in value:
         condition, when_true, when_false = value["Fn::If"]
         chosen = when_true if evaluate(TEMPLATE["Conditions"][condition], parameters) else when_false
@@ -284,16 +286,27 @@ def test_with_its_name_the_page_is_served_under_it_with_a_us_east_1_certificate_
     assert not allowed("PageCertificateArn", WITH_DOMAINS["ApiCertificateArn"]), "CloudFront reads us-east-1 only"
 
 
-@pytest.mark.parametrize("given", ["PageDomainName", "PageCertificateArn"])
-def test_the_page_s_name_and_its_certificate_are_given_together_or_not_at_all(given):
-    parameters = {**DEFAULTS, given: WITH_DOMAINS[given]}
-    failing = [
+def failing_rules(parameters):
+    return [
         name
         for name, rule in TEMPLATE["Rules"].items()
         if evaluate(rule.get("RuleCondition", True), parameters)
         and not all(evaluate(assertion["Assert"], parameters) for assertion in rule["Assertions"])
     ]
-    assert len(failing) == 1
+
+
+@pytest.mark.parametrize("given", ["PageDomainName", "PageCertificateArn"])
+def test_the_page_s_name_and_its_certificate_are_given_together_or_not_at_all(given):
+    parameters = {**WITH_DOMAINS, given: ""}
+    assert len(failing_rules(parameters)) == 1
+    assert failing_rules(WITH_DOMAINS) == []
+
+
+def test_a_stage_with_its_own_name_disables_the_execute_api_address():
+    without_api_domain = {**WITH_DOMAINS, "ApiDomainName": "", "ApiCertificateArn": ""}
+    assert failing_rules(without_api_domain) == ["NamedPageHidesExecuteApi"]
+    # A stage on *.cloudfront.net (no name of its own) may keep the execute-api address, behind the origin secret.
+    assert failing_rules(DEFAULTS) == []
 
 
 # -- the WAF web ACL (edge.yaml, us-east-1) --------------------------------------------------------------------------
