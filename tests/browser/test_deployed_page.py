@@ -35,6 +35,7 @@ def local_csp() -> str:
 
 
 CSP = local_csp()
+CUSTOM_HEADERS = {item["Header"]: item["Value"] for item in PAGE_HEADERS["CustomHeadersConfig"]["Items"]}
 
 
 def as_the_bucket(route: Route) -> None:
@@ -56,6 +57,7 @@ def as_the_bucket(route: Route) -> None:
             "X-Content-Type-Options": "nosniff",
             "X-Frame-Options": "DENY",
             "Referrer-Policy": "strict-origin-when-cross-origin",
+            **CUSTOM_HEADERS,
         },
     )
 
