@@ -71,4 +71,4 @@ def cancel_payment(payment_id: str) -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     runtime.idempotency().config.register_lambda_context(context)
-    return resolve(app, event, context, runtime.edge())
+    return resolve(app, event, context, runtime.edge)

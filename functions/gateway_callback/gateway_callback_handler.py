@@ -78,4 +78,4 @@ def browser_return(payment_id: str) -> Response[Any]:
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return resolve(app, event, context, runtime.edge(), json_bodies=False)
+    return resolve(app, event, context, runtime.edge, json_bodies=False)

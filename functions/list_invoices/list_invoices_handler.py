@@ -41,4 +41,4 @@ def openapi_document() -> Response[Any]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return resolve(app, event, context, runtime.edge())
+    return resolve(app, event, context, runtime.edge)

@@ -145,7 +145,7 @@ def ping():
 
 def call(edge, headers=None):
     event = http_event("GET", "/v1/ping", headers=headers, source_ip="192.0.2.44")
-    return resolve(APP, event, FakeLambdaContext(), edge)
+    return resolve(APP, event, FakeLambdaContext(), lambda: edge)
 
 
 def test_deployed_a_request_without_the_origin_secret_is_refused_with_403():
@@ -173,3 +173,13 @@ def test_the_refusal_never_logs_or_answers_the_secret(capsys):
     answer = call(behind_cloudfront(enforced=True), {"X-Origin-Verify": SECRET + "x"})
     assert SECRET not in json.dumps(answer)
     assert SECRET not in capsys.readouterr().out
+
+
+def test_when_the_origin_secret_cannot_be_read_nobody_is_served_and_told_to_come_back():
+    def unreadable():
+        raise RuntimeError("Secrets Manager unreachable")
+
+    event = http_event("GET", "/v1/ping", headers=THROUGH_CLOUDFRONT)
+    answer = resolve(APP, event, FakeLambdaContext(), unreadable)
+    assert answer["statusCode"] == 503
+    assert json.loads(answer["body"])["code"] == "SERVICE_UNAVAILABLE"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -241,15 +241,22 @@ def resolve(
     app: APIGatewayHttpResolver,
     event: dict[str, Any],
     context: LambdaContext,
-    edge: Edge,
+    edge: Callable[[], Edge],
     json_bodies: bool = True,
 ) -> dict[str, Any]:
-    """Resolve an HTTP API event: a request that went around the CloudFront distribution (deployed) and oversized or
-    non-JSON bodies are refused before anything parses them.
+    """Resolve an HTTP API event: a request that went around the CloudFront distribution (deployed; `edge` reads the
+    origin secret) and oversized or non-JSON bodies are refused before anything parses them.
 
     Callback routes (`json_bodies=False`) read their raw bodies themselves, in the gateway's own format.
     """
-    if edge.refuses(event.get("headers") or {}):
+    try:
+        refused = edge().refuses(event.get("headers") or {})
+    except Exception as error:
+        # The origin secret could not be read (Secrets Manager unreachable): nobody can be told apart, so nobody is
+        # served, and the caller is told to come back (a gateway retries).
+        logger.warning("origin secret unreadable", extra={"error_type": type(error).__name__})
+        return _as_lambda_response(problem_response(errors.service_unavailable()))
+    if refused:
         # Never the secret nor the headers: only that the request came another way.
         logger.warning("request refused: not through the distribution")
         return _as_lambda_response(problem_response(errors.forbidden()))
