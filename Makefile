@@ -11,7 +11,7 @@ PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser node run test test-fast test-browser test-web lint checkov format sam-validate sam-build openapi bench fuzz load clean
+.PHONY: install browser node run test test-fast test-browser test-web lint checkov format sam-validate sam-build deploy deploy-edge publish-page openapi bench fuzz load clean
 
 $(BIN)/epay: requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -76,14 +76,32 @@ format: $(BIN)/epay
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# template.yaml (the stage's stack) and edge.yaml (its us-east-1 stack: the WAF web ACL, the edge alarms).
 sam-validate: $(SAM)
 	$(SAM) validate --lint
+	$(SAM) validate --lint --template edge.yaml --region us-east-1
 
 # The layer ships compiled bytecode: without it every cold start compiles pydantic, Powertools and epay (about
 # 0.35 s of CPU, docs/performance.md). unchecked-hash: a zip's timestamps never match the sources'.
 sam-build: $(SAM)
 	$(SAM) build --build-dir .aws-sam/build
 	$(PYTHON) -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build/CommonLayer/python
+
+# Deploying (docs/operations.md, "Deploying the page"): never run by the tests, they have no AWS. CONFIG_ENV names the
+# samconfig.toml environment ([default], [prod], ...: stack, Region, parameters); the edge stack's is <CONFIG_ENV>-edge
+# ([default-edge]: us-east-1). Order: deploy-edge once, then deploy; after the first deploy, deploy-edge again with
+# DistributionId (its alarms).
+CONFIG_ENV ?= default
+
+deploy-edge: $(SAM) ## the us-east-1 edge stack (WAF web ACL, edge alarms): edge.yaml
+	$(SAM) deploy --template-file edge.yaml --config-env $(CONFIG_ENV)-edge
+
+deploy: sam-build $(BIN)/epay ## sam deploy of template.yaml, then the page published (web/ as a release, index.html invalidated)
+	$(SAM) deploy --template-file .aws-sam/build/template.yaml --config-env $(CONFIG_ENV)
+	$(BIN)/epay publish-page --config-env $(CONFIG_ENV)
+
+publish-page: $(BIN)/epay ## the page alone, to the deployed stage (web/ changed, the stack did not)
+	$(BIN)/epay publish-page --config-env $(CONFIG_ENV)
 
 bench: $(BIN)/epay $(SAM) ## cold start, DynamoDB work per call, scale, overhead, package size: writes docs/performance.md
 	$(BIN)/python -m benchmarks.run

@@ -15,7 +15,7 @@ from epay.observability import logger, metrics
 from epay.schemas import PaymentCreated, PaymentRequest, PaymentView
 
 # What this function reads from its environment: deployed, it refuses to start without it (epay.runtime).
-USE_CASES = (runtime.PAYMENTS, runtime.IDEMPOTENCY)
+USE_CASES = (runtime.EDGE, runtime.PAYMENTS, runtime.IDEMPOTENCY)
 runtime.start(*USE_CASES)
 
 app = create_api()
@@ -36,7 +36,7 @@ def start_payment(
         str | None, Header(alias="idempotency-key", min_length=1, max_length=255, description="1..255 characters")
     ] = None,
 ) -> Response[Any]:
-    address, now = client_address(app.current_event), clock.now()
+    address, now = client_address(app.current_event, runtime.edge()), clock.now()
 
     def start() -> dict[str, Any]:
         return runtime.payment_service().create(request, address, now).model_dump(mode="json")
@@ -71,4 +71,4 @@ def cancel_payment(payment_id: str) -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     runtime.idempotency().config.register_lambda_context(context)
-    return resolve(app, event, context)
+    return resolve(app, event, context, runtime.edge)

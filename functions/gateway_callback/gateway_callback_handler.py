@@ -17,7 +17,7 @@ from epay.payments import is_payment_id
 from epay.urls import with_query
 
 # What this function reads from its environment: deployed, it refuses to start without it (epay.runtime).
-USE_CASES = (runtime.CALLBACKS,)
+USE_CASES = (runtime.EDGE, runtime.CALLBACKS)
 runtime.start(*USE_CASES)
 
 app = create_api()
@@ -78,4 +78,4 @@ def browser_return(payment_id: str) -> Response[Any]:
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return resolve(app, event, context, json_bodies=False)
+    return resolve(app, event, context, runtime.edge, json_bodies=False)

@@ -15,7 +15,7 @@ from epay.observability import logger
 from epay.schemas import SearchRequest, SearchResponse
 
 # What this function reads from its environment: deployed, it refuses to start without it (epay.runtime).
-USE_CASES = (runtime.LOOKUP,)
+USE_CASES = (runtime.EDGE, runtime.LOOKUP)
 runtime.start(*USE_CASES)
 
 app = create_api()
@@ -31,7 +31,7 @@ app = create_api()
     },
 )
 def search_invoices(request: Annotated[SearchRequest, Body()]) -> Response[Any]:
-    return ok(runtime.invoice_lookup().search(request, client_address(app.current_event), clock.now()))
+    return ok(runtime.invoice_lookup().search(request, client_address(app.current_event, runtime.edge()), clock.now()))
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)
@@ -41,4 +41,4 @@ def openapi_document() -> Response[Any]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return resolve(app, event, context)
+    return resolve(app, event, context, runtime.edge)

@@ -1,5 +1,5 @@
 """The `epay` command: `serve` the local stack, `load-invoices` from a file, run a recovery pass (`reconcile`),
-write the `openapi` document."""
+write the `openapi` document, `publish-page` to a deployed stage."""
 
 from __future__ import annotations
 
@@ -399,6 +399,47 @@ def openapi_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def publish_page_command(args: argparse.Namespace) -> int:
+    from epay_local.page_release import ReleaseError, Stage, build_release, publish, stack_of
+
+    try:
+        release = build_release(Path(args.web_dir), args.api_base_url)
+    except ReleaseError as error:
+        print(f"epay publish-page: {error}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        for item in release.objects():
+            print(f"{item.key}\t{item.content_type}\t{item.cache_control}\t{len(item.body)} bytes")
+        print(f"release {release.release_id}: {len(release.objects())} files, nothing written (--dry-run)")
+        return 0
+    import boto3
+
+    try:
+        stack_name, region = stack_of(args.config_env)
+    except ReleaseError as error:
+        print(f"epay publish-page: {error}", file=sys.stderr)
+        return 2
+    stack_name, region = args.stack or stack_name, args.region or region
+    (described,) = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack_name)["Stacks"]
+    try:
+        stage = Stage.from_stack(described)
+    except ReleaseError as error:
+        print(f"epay publish-page: {stack_name}: {error}", file=sys.stderr)
+        return 2
+    problems = stage.address_problems()
+    if problems and not args.allow_other_addresses:
+        for problem in problems:
+            print(f"epay publish-page: {stack_name}: {problem}", file=sys.stderr)
+        print("  deploy again with those parameters (docs/operations.md, 'Deploying the page')", file=sys.stderr)
+        return 2
+    invalidation = publish(
+        release, stage, boto3.client("s3", region_name=region), boto3.client("cloudfront", region_name=region)
+    )
+    print(f"release {release.release_id} published to s3://{stage.bucket}/ ({len(release.objects())} files)")
+    print(f"index.html invalidated on {stage.distribution_id} ({invalidation}); the page: {stage.page_url}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="epay", description="E-Paiement pour un tiers: local stack and tools.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -436,6 +477,22 @@ def parser() -> argparse.ArgumentParser:
     backfill.add_argument("--table", help="table name (default: EPAY_TABLE)")
     backfill.add_argument("--endpoint-url", help="DynamoDB endpoint (default: EPAY_DYNAMODB_ENDPOINT or AWS)")
     backfill.set_defaults(func=schedule_recovery_command)
+    page = commands.add_parser(
+        "publish-page",
+        help="write web/ to a deployed stage's page bucket as a versioned release and invalidate index.html",
+    )
+    page.add_argument("--config-env", default="default", help="samconfig.toml environment (stack name and Region)")
+    page.add_argument("--stack", help="stack name (default: samconfig.toml's)")
+    page.add_argument("--region", help="the stack's Region (default: samconfig.toml's)")
+    page.add_argument("--web-dir", default=str(PROJECT_ROOT / "web"), help="the page's files (default: web/)")
+    page.add_argument("--api-base-url", default="", help="config.js's API base (default \"\": the page's origin)")
+    page.add_argument("--dry-run", action="store_true", help="print the objects and their headers, write nothing")
+    page.add_argument(
+        "--allow-other-addresses",
+        action="store_true",
+        help="publish even when PublicApiUrl or FrontendUrl is not the page's address (first deployment)",
+    )
+    page.set_defaults(func=publish_page_command)
     spec = commands.add_parser("openapi", help="print (or --write) the OpenAPI document of the API")
     spec.add_argument(
         "--write",

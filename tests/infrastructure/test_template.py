@@ -630,6 +630,7 @@ GIVEN_AT_DEPLOYMENT = {
     "M2tMerchantId": "PORTNET",
     "CmiApiUser": "portnet-api",
     "M2tApiUrl": "https://api.amanpay.ma/merchant",
+    "EdgeWebAclArn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/epay-dev/0f1e2d3c-aaaa-bbbb-cccc-00000000000a",
 }
 
 
@@ -658,7 +659,8 @@ def test_a_function_deployed_with_the_parameters_defaults_starts(function):
 
 
 def test_merchant_ids_have_no_default_a_deployment_could_keep():
-    # The gateways assign them; so are CMI's API user and M2T's API address (nothing to guess).
+    # The gateways assign them; so are CMI's API user and M2T's API address (nothing to guess); and no stage goes
+    # without the WAF web ACL of its edge stack.
     assert set(GIVEN_AT_DEPLOYMENT) == {name for name, spec in PARAMETERS.items() if "Default" not in spec}
 
 

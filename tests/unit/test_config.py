@@ -20,6 +20,7 @@ from tests.conftest import TEST_ENVIRONMENT
 
 USE_CASES = {"LOOKUP": runtime.LOOKUP, "PAYMENTS": runtime.PAYMENTS, "CALLBACKS": runtime.CALLBACKS}
 USE_CASES["IDEMPOTENCY"] = runtime.IDEMPOTENCY
+USE_CASES["EDGE"] = runtime.EDGE
 EVERY_USE_CASE = tuple(USE_CASES.values())
 
 # What a deployment of template.yaml gives its functions (secrets by their Secrets Manager ids).
@@ -40,6 +41,7 @@ DEPLOYED = {
     "EPAY_CMI_STORE_KEY_ID": "arn:aws:secretsmanager:eu-west-3:123456789012:secret:epay/prod/cmi-store-key-AbCdEf",
     "EPAY_M2T_SECRET_ID": "arn:aws:secretsmanager:eu-west-3:123456789012:secret:epay/prod/m2t-secret-AbCdEf",
     "EPAY_FATOURATI_SECRET_ID": "arn:aws:secretsmanager:eu-west-3:123456789012:secret:epay/prod/fatourati-Ab",
+    "EPAY_ORIGIN_SECRET_ID": "arn:aws:secretsmanager:eu-west-3:123456789012:secret:epay/prod/origin-verify-Ab",
 }
 REQUIRED_WHEN_DEPLOYED = sorted(set().union(*(use_case.variables(deployed=True) for use_case in EVERY_USE_CASE)))
 
@@ -152,6 +154,8 @@ def test_the_tests_environment_deployed_is_refused_only_for_its_test_merchants_a
         "EPAY_CMI_STORE_KEY",
         "EPAY_M2T_SECRET",
         "EPAY_FATOURATI_SECRET",
+        # Tests run without a distribution in front: deployed, CloudFront's origin secret is required.
+        "EPAY_ORIGIN_SECRET_ID",
     }
     for name, value in TEST_ENVIRONMENT.items():
         if "SECRET" in name or name.endswith("_KEY"):
@@ -226,6 +230,9 @@ def test_a_deployed_function_starts_with_exactly_what_its_use_cases_read(functio
         ("CreatePaymentFunction", "EPAY_FATOURATI_SECRET_ID"),
         ("GatewayCallbackFunction", "EPAY_CMI_CLIENT_ID"),
         ("GatewayCallbackFunction", "EPAY_FRONTEND_URL"),
+        ("ListInvoicesFunction", "EPAY_ORIGIN_SECRET_ID"),
+        ("CreatePaymentFunction", "EPAY_ORIGIN_SECRET_ID"),
+        ("GatewayCallbackFunction", "EPAY_ORIGIN_SECRET_ID"),
     ],
 )
 def test_a_deployed_function_refuses_to_start_without_a_variable_it_needs(function, variable, monkeypatch):
@@ -235,7 +242,7 @@ def test_a_deployed_function_refuses_to_start_without_a_variable_it_needs(functi
 
 
 def test_the_lookup_starts_without_any_gateway_setting(monkeypatch):
-    environ = only([runtime.LOOKUP])
+    environ = only([runtime.EDGE, runtime.LOOKUP])
     assert not {name for name in environ if "CMI" in name or "M2T" in name or "FATOURATI" in name}
     import_deployed("ListInvoicesFunction", monkeypatch, environ)
 
@@ -255,6 +262,7 @@ BUILDERS = {
     "callback_service": runtime.CALLBACKS,
     "gateway_settings": runtime.CALLBACKS,
     "idempotency": runtime.IDEMPOTENCY,
+    "edge": runtime.EDGE,
 }
 
 
@@ -288,7 +296,8 @@ def test_a_use_case_cannot_be_built_without_any_of_its_required_variables(builde
 @pytest.mark.parametrize("module", [list_invoices_handler, create_payment_handler, gateway_callback_handler])
 def test_each_handler_declares_the_use_cases_it_calls(module):
     source = Path(module.__file__).read_text(encoding="utf-8")
-    called = set(re.findall(r"\bruntime\.([a-z_]+)\(", source)) - {"start"}
+    # Called, or handed over to be called (`resolve(..., runtime.edge)`).
+    called = set(re.findall(r"\bruntime\.([a-z_]+)\s*[(,)]", source)) - {"start"}
     assert called <= set(BUILDERS), "a new builder: list it in BUILDERS with its use case"
     assert {BUILDERS[name] for name in called} == set(module.USE_CASES)
 

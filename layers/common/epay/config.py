@@ -303,6 +303,8 @@ class Secret:
 
     variable: str
     id_variable: str
+    required_locally: bool = True
+    """False for a secret only a deployment has a use for (the origin secret: locally no distribution sends one)."""
 
     def problems(self, environ: Mapping[str, str], deployed: bool) -> list[tuple[str, str]]:
         if deployed and environ.get(self.variable):
@@ -311,9 +313,14 @@ class Secret:
             ]
         if deployed and not environ.get(self.id_variable):
             return [(self.id_variable, "required, not set")]
-        if not environ.get(self.variable) and not environ.get(self.id_variable):
+        if not environ.get(self.variable) and not environ.get(self.id_variable) and self.required_locally:
             return [(self.variable, f"required, not set (nor {self.id_variable})")]
         return []
+
+    def configured(self, environ: Mapping[str, str] | None = None) -> bool:
+        """Its value or its Secrets Manager id is set."""
+        env = os.environ if environ is None else environ
+        return bool(env.get(self.variable) or env.get(self.id_variable))
 
 
 CURSOR_SECRET = Secret("EPAY_CURSOR_SECRET", "EPAY_CURSOR_SECRET_ID")
@@ -322,6 +329,8 @@ M2T_SECRET = Secret("EPAY_M2T_SECRET", "EPAY_M2T_SECRET_ID")
 FATOURATI_SECRET = Secret("EPAY_FATOURATI_SECRET", "EPAY_FATOURATI_SECRET_ID")
 CMI_API_PASSWORD = Secret("EPAY_CMI_API_PASSWORD", "EPAY_CMI_API_PASSWORD_ID")
 INVOICE_ID_KEY = Secret("EPAY_INVOICE_ID_KEY", "EPAY_INVOICE_ID_KEY_ID")
+# What CloudFront adds to every request it sends the API (epay.edge); deployed it is required, locally there is none.
+ORIGIN_SECRET = Secret("EPAY_ORIGIN_SECRET", "EPAY_ORIGIN_SECRET_ID", required_locally=False)
 
 
 class MissingSecret(RuntimeError):

@@ -114,6 +114,13 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     ),
     # -- the project's own (docs/architecture.md, "Error codes beyond the contract's") ---------------------------
     "NOT_FOUND": ErrorSpec(404, "Not found", "Cette adresse n'existe pas."),
+    # A request that went around the CloudFront distribution (epay.edge): never the page's, which comes through it.
+    "FORBIDDEN": ErrorSpec(
+        403,
+        "Forbidden",
+        "Cette adresse n'est accessible qu'à travers le site E-Paiement.",
+        payer_facing=False,
+    ),
     "METHOD_NOT_ALLOWED": ErrorSpec(405, "Method not allowed", "Méthode non autorisée sur cette adresse."),
     "PAYLOAD_TOO_LARGE": ErrorSpec(
         413,

@@ -89,6 +89,10 @@ def not_found() -> DomainError:
     return DomainError.of("NOT_FOUND")
 
 
+def forbidden() -> DomainError:
+    return DomainError.of("FORBIDDEN")
+
+
 def method_not_allowed() -> DomainError:
     return DomainError.of("METHOD_NOT_ALLOWED")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from epay import errors
+from epay.edge import Edge
 from epay.error_catalogue import PYDANTIC_MESSAGES, field_message
 from epay.errors import DomainError, FieldError, StoreUnavailable
 from epay.json_bounds import MAX_DEPTH, MAX_NUMBER_CHARS, NUMBER_TOO_LONG, TOO_DEEP, JsonTooComplex, check_json_bounds
@@ -192,9 +193,10 @@ def create_api() -> APIGatewayHttpResolver:
     return app
 
 
-def client_address(event: APIGatewayProxyEventV2) -> str:
-    """The caller's address as API Gateway saw it (not a forgeable header)."""
-    return str(event.request_context.http.source_ip or "unknown")
+def client_address(event: APIGatewayProxyEventV2, edge: Edge) -> str:
+    """The client's address as rate limits count it: the viewer's as CloudFront saw it when the request came through
+    the distribution (its origin secret verified), else the caller's as API Gateway saw it; never a header alone."""
+    return edge.client_address(event.headers or {}, event.request_context.http.source_ip)
 
 
 def _raw_body_size(event: dict[str, Any]) -> int:
@@ -236,12 +238,28 @@ def _as_json_request(event: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def resolve(
-    app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext, json_bodies: bool = True
+    app: APIGatewayHttpResolver,
+    event: dict[str, Any],
+    context: LambdaContext,
+    edge: Callable[[], Edge],
+    json_bodies: bool = True,
 ) -> dict[str, Any]:
-    """Resolve an HTTP API event: oversized or non-JSON bodies are refused before anything parses them.
+    """Resolve an HTTP API event: a request that went around the CloudFront distribution (deployed; `edge` reads the
+    origin secret) and oversized or non-JSON bodies are refused before anything parses them.
 
     Callback routes (`json_bodies=False`) read their raw bodies themselves, in the gateway's own format.
     """
+    try:
+        refused = edge().refuses(event.get("headers") or {})
+    except Exception as error:
+        # The origin secret could not be read (Secrets Manager unreachable): nobody can be told apart, so nobody is
+        # served, and the caller is told to come back (a gateway retries).
+        logger.warning("origin secret unreadable", extra={"error_type": type(error).__name__})
+        return _as_lambda_response(problem_response(errors.service_unavailable()))
+    if refused:
+        # Never the secret nor the headers: only that the request came another way.
+        logger.warning("request refused: not through the distribution")
+        return _as_lambda_response(problem_response(errors.forbidden()))
     limit = MAX_JSON_BODY_BYTES if json_bodies else MAX_CALLBACK_BODY_BYTES
     if _raw_body_size(event) > limit:
         return _as_lambda_response(problem_response(errors.payload_too_large(limit)))

@@ -20,6 +20,7 @@ from epay.config import (
     CURSOR_SECRET,
     FATOURATI_SECRET,
     M2T_SECRET,
+    ORIGIN_SECRET,
     CallbackSettings,
     CounterSettings,
     EnvironmentSettings,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from epay.adapters.dynamodb.invoices import DynamoInvoiceStore
     from epay.adapters.dynamodb.payments import DynamoPaymentStore
     from epay.callbacks import CallbackService
+    from epay.edge import Edge
     from epay.gateways.registry import GatewayRegistry
     from epay.idempotency import IdempotentCall
     from epay.lookup import InvoiceLookup
@@ -59,10 +61,14 @@ class UseCase:
     def variables(self, deployed: bool) -> set[str]:
         """The variables it cannot run without: required settings, and each secret (deployed: its `_ID`)."""
         required = {name for model in self.settings for name, needed in model.variables().items() if needed}
-        return required | {which.id_variable if deployed else which.variable for which in self.secrets}
+        if deployed:
+            return required | {which.id_variable for which in self.secrets}
+        return required | {which.variable for which in self.secrets if which.required_locally}
 
 
 GATEWAY_SECRETS = (CMI_STORE_KEY, M2T_SECRET, FATOURATI_SECRET)
+# Every function behind the HTTP API: requests come through the CloudFront distribution (epay.edge).
+EDGE = UseCase((), (ORIGIN_SECRET,))
 LOOKUP = UseCase((StoreSettings, CounterSettings, LookupSettings), (CURSOR_SECRET,))
 PAYMENTS = UseCase(
     (StoreSettings, CounterSettings, GatewaySettings, PaymentSettings), (CURSOR_SECRET, *GATEWAY_SECRETS)
@@ -217,6 +223,21 @@ def recovery_service() -> RecoveryService:
         apis={api.gateway: api for api in merchant_apis},
         settings=config,
     )
+
+
+def edge() -> Edge:
+    """How requests reach the API: the origin secrets CloudFront sends, and whether one is required (deployed).
+
+    Read at every request, not once per container: Secrets Manager's value is cached for 5 minutes, so a rotated
+    secret is picked up without a deployment (docs/operations.md, "Rotating the origin secret"). Locally, with no
+    origin secret configured, no request came through a distribution and none is refused.
+    """
+    from epay.edge import Edge, origin_secrets
+
+    deployed = is_deployed()
+    if not ORIGIN_SECRET.configured() and not deployed:
+        return Edge()
+    return Edge(origin_secrets(secret(ORIGIN_SECRET)), enforced=deployed)
 
 
 @cache
