@@ -61,6 +61,7 @@ def test_the_contract_routes_are_deployed_to_the_right_function():
     assert deployed == {
         ("POST", "/v1/invoices/search"): "ListInvoicesFunction",
         ("GET", "/v1/openapi.json"): "ListInvoicesFunction",
+        ("GET", "/v1/receipts/{receipt_code}"): "ListInvoicesFunction",
         ("POST", "/v1/payments"): "CreatePaymentFunction",
         ("GET", "/v1/payments/{payment_id}"): "CreatePaymentFunction",
         ("POST", "/v1/payments/{payment_id}/cancel"): "CreatePaymentFunction",
@@ -154,8 +155,9 @@ def test_rate_limit_counters_expire_by_ttl():
     assert table_definitions()["RateLimitTable"]["_ttl_attribute"] == "expires_at"
 
 
-def test_the_lookup_can_only_query_the_two_unpaid_indexes_and_count_rate_limits():
-    # DynamoDBReadPolicy granted GetItem, BatchGetItem and Scan on the whole table; a lookup only queries the indexes.
+def test_the_public_reads_only_query_the_unpaid_indexes_get_receipts_and_payments_and_count_rate_limits():
+    # DynamoDBReadPolicy granted GetItem, BatchGetItem and Scan on the whole table; a lookup only queries the indexes,
+    # a receipt's verification only gets a receipt code's item and its payment's (never an invoice).
     policies = RESOURCES["ListInvoicesFunction"]["Properties"]["Policies"]
     assert not any(name.startswith("DynamoDB") for policy in policies for name in policy)
     # Besides the stack key's use through DynamoDB and Secrets Manager (test_hardening.py):
@@ -171,6 +173,13 @@ def test_the_lookup_can_only_query_the_two_unpaid_indexes_and_count_rate_limits(
                 {"Fn::Sub": f"${{EpayTable.Arn}}/index/{UNPAID_INDEX}"},
                 {"Fn::Sub": f"${{EpayTable.Arn}}/index/{NUMBER_INDEX}"},
             ],
+        },
+        {
+            "Sid": "ReadReceiptsAndTheirPayments",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem"],
+            "Resource": {"Fn::GetAtt": ["EpayTable", "Arn"]},
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["RECEIPT#*", "PAYMENT#*"]}},
         },
         {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}},
     ]

@@ -251,6 +251,7 @@ def test_a_deployed_function_refuses_to_start_on_a_local_value(monkeypatch):
 
 BUILDERS = {
     "invoice_lookup": runtime.LOOKUP,
+    "receipt_verifier": runtime.RECEIPTS,
     "payment_service": runtime.PAYMENTS,
     "callback_service": runtime.CALLBACKS,
     "gateway_settings": runtime.CALLBACKS,

@@ -257,6 +257,10 @@ ALLOWED_FRENCH = {
         "layers/common/epay/schemas.py",
         "Pour un paiement `REVERSED` : comment son montant a été restitué ; null sinon.",
     ),
+    (
+        "layers/common/epay/schemas.py",
+        "Code du reçu, donné quand le paiement devient PAID (et conservé s'il est restitué) ; null avant.",
+    ),
 }
 
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from epay.idempotency import IdempotentCall
     from epay.lookup import InvoiceLookup
     from epay.payment_service import PaymentService
+    from epay.receipt_verification import ReceiptVerifier
     from epay.recovery import RecoveryService
 
 
@@ -64,6 +65,8 @@ class UseCase:
 
 GATEWAY_SECRETS = (CMI_STORE_KEY, M2T_SECRET, FATOURATI_SECRET)
 LOOKUP = UseCase((StoreSettings, CounterSettings, LookupSettings), (CURSOR_SECRET,))
+# Verifying a receipt is public like the lookup, and limited like it (its own counters, the lookup's limits).
+RECEIPTS = UseCase((StoreSettings, CounterSettings, LookupSettings), (CURSOR_SECRET,))
 PAYMENTS = UseCase(
     (StoreSettings, CounterSettings, GatewaySettings, PaymentSettings), (CURSOR_SECRET, *GATEWAY_SECRETS)
 )
@@ -132,6 +135,24 @@ def invoice_lookup() -> InvoiceLookup:
         limiter=RateLimiter(
             counters(),
             "lookup",
+            config.lookup_limit_per_minute,
+            service_key(),
+            miss_limit=config.lookup_misses_per_hour,
+        ),
+    )
+
+
+@cache
+def receipt_verifier() -> ReceiptVerifier:
+    from epay.ratelimit import RateLimiter
+    from epay.receipt_verification import ReceiptVerifier
+
+    config = load(LookupSettings)
+    return ReceiptVerifier(
+        payments=payment_store(),
+        limiter=RateLimiter(
+            counters(),
+            "receipt",
             config.lookup_limit_per_minute,
             service_key(),
             miss_limit=config.lookup_misses_per_hour,
@@ -238,6 +259,7 @@ def reset() -> None:
         counters,
         service_key,
         invoice_lookup,
+        receipt_verifier,
         gateways,
         payment_service,
         callback_service,
