@@ -65,6 +65,7 @@ def test_the_contract_routes_are_deployed_to_the_right_function():
         ("POST", "/v1/payments"): "CreatePaymentFunction",
         ("GET", "/v1/payments/{payment_id}"): "CreatePaymentFunction",
         ("POST", "/v1/payments/{payment_id}/cancel"): "CreatePaymentFunction",
+        ("GET", "/v1/payments/{payment_id}/receipt.pdf"): "ReceiptFunction",
         ("GET", "/v1/payments/{payment_id}/return"): "GatewayCallbackFunction",
         ("POST", "/v1/payments/{payment_id}/return"): "GatewayCallbackFunction",
         ("POST", "/v1/callbacks/cmi"): "GatewayCallbackFunction",
@@ -518,6 +519,7 @@ TUNABLE_PARAMETERS = {
 NOT_PARAMETERS = {
     "EPAY_CURSOR_TTL_SECONDS",
     "EPAY_DYNAMODB_ENDPOINT",
+    "EPAY_SES_ENDPOINT",
     "EPAY_RECOVERY_BATCH",
     "EPAY_RECOVERY_PASS_SECONDS",
     "EPAY_RECOVERY_WORKERS",
@@ -595,7 +597,7 @@ def test_every_tunable_a_function_reads_comes_from_its_parameter(function):
 
 def test_no_function_is_told_it_is_local():
     for function in FUNCTIONS:
-        assert not {"EPAY_LOCAL", "EPAY_DYNAMODB_ENDPOINT"} & set(function_environment(function))
+        assert not {"EPAY_LOCAL", "EPAY_DYNAMODB_ENDPOINT", "EPAY_SES_ENDPOINT"} & set(function_environment(function))
     assert "EPAY_LOCAL" not in json.dumps(TEMPLATE)
 
 
@@ -626,7 +628,7 @@ def test_a_parameter_carries_the_bounds_of_the_setting_it_sets(function, variabl
     assert spec.get("MaxValue") == (bounds["Le"].le if "Le" in bounds else None)
     assert spec.get("MinLength") == (bounds["MinLen"].min_length if "MinLen" in bounds else None)
     assert spec.get("MaxLength") == (bounds["MaxLen"].max_length if "MaxLen" in bounds else None)
-    url, choices = bounds.get("PublicHttpsUrl"), bounds.get("OneOf")
+    url, choices = bounds.get("PublicHttpsUrl") or bounds.get("PublicMailAddress"), bounds.get("OneOf")
     assert spec.get("AllowedPattern") == (url.pattern if url else None)
     assert spec.get("AllowedValues") == (list(choices.values) if choices else None)
     if not field.is_required():
@@ -639,6 +641,7 @@ GIVEN_AT_DEPLOYMENT = {
     "M2tMerchantId": "PORTNET",
     "CmiApiUser": "portnet-api",
     "M2tApiUrl": "https://api.amanpay.ma/merchant",
+    "MailFrom": "e-paiement@portnet.ma",
 }
 
 

@@ -14,8 +14,9 @@ import pytest
 from epay import callbacks, receipts
 from epay.errors import DomainError
 from epay.payments import PaymentStatus, Reversal, ReversalAction
+from epay.receipt_service import ReceiptDocuments
 from epay.receipts import MailState, ReceiptMail
-from tests.support.engine import CODE, NOW, PAYER, Harness
+from tests.support.engine import CODE, NOW, PAYER, UNKNOWN_PAYMENT, Harness
 from tests.support.factories import an_invoice
 
 
@@ -222,3 +223,33 @@ def test_verification_counts_apart_from_the_lookup(h, invoices):
     before = set(h.hits.counts)
     h.verify(code)
     assert [counter.split("#")[0] for counter in set(h.hits.counts) - before] == ["receipt"]
+
+
+# -- the receipt's PDF: paid payments only ------------------------------------------------------------------------
+
+
+def documents(h: Harness) -> ReceiptDocuments:
+    return ReceiptDocuments(h.payments, "https://www.example.ma/e-paiement/")
+
+
+def test_a_paid_payment_s_receipt_is_a_pdf_named_for_its_code_in_the_language_asked(h, invoices):
+    payment_id = paid_by_card(h, invoices)
+    code = h.view(payment_id).receipt_code
+    for lang, name in (("fr", "recu"), ("ar", "wasl"), ("en", "receipt")):
+        document = documents(h).pdf(payment_id, lang)
+        assert document.content.startswith(b"%PDF-")
+        assert document.filename == f"{name}-portnet-{code}.pdf"
+
+
+@pytest.mark.parametrize("status", ["PENDING", "CANCELLED", "NEEDS_REVIEW", "REVERSED"])
+def test_a_payment_that_is_not_paid_has_no_receipt_to_download(h, invoices, status):
+    payment_id = paid_by_card(h, invoices)
+    h.payments.payments[payment_id] = replace(h.payment(payment_id), status=PaymentStatus(status))
+    error = refusal(documents(h).pdf, payment_id, "fr")
+    assert (error.status, error.code) == (409, "RECEIPT_NOT_AVAILABLE")
+
+
+@pytest.mark.parametrize("payment_id", [UNKNOWN_PAYMENT, "../etc", "x" * 65])
+def test_an_unknown_payment_s_receipt_is_payment_not_found(h, payment_id):
+    error = refusal(documents(h).pdf, payment_id, "fr")
+    assert (error.status, error.code) == (404, "PAYMENT_NOT_FOUND")
