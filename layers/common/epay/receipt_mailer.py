@@ -35,7 +35,7 @@ from epay.receipts import Claim, ReceiptMail
 
 # Longer than the mailer's timeout (60 s in template.yaml): a claim outlives any attempt that may still be running.
 LEASE_SECONDS = 120
-SENDER_NAME = "PORTNET E-Paiement"
+SENDER_NAME = "PORTNET"
 
 
 class MailRejected(Exception):
