@@ -24,7 +24,12 @@ BUILT_FUNCTIONS = {
     "list_invoices": "ListInvoicesFunction",
     "create_payment": "CreatePaymentFunction",
     "gateway_callback": "GatewayCallbackFunction",
+    "receipt": "ReceiptFunction",
+    "mailer": "MailerFunction",
 }
+# The receipt layer (operations-api.md §7): only the receipt and mailer functions ship it. With the common layer it
+# must stay well inside Lambda's 250 MB: a third of it at most (fontTools and Pillow's libraries are most of it).
+RECEIPT_LAYER_TARGET = 80 * 1024 * 1024
 
 
 def build(build_dir: Path) -> None:
@@ -93,6 +98,20 @@ def measure(build_dir: Path) -> Section:
             f"{size_text(size)} unzipped, {size_text(zipped_size(function))} zipped ({names})",
             verdict(size <= FUNCTION_TARGET),
         )
+    receipt_layer = build_dir / "ReceiptLayer"
+    receipt_size = unzipped_size(receipt_layer)
+    section.add(
+        "layer ReceiptLayer (fpdf2, Pillow, fontTools, uharfbuzz, segno, tzdata, Noto fonts): receipt and mailer only",
+        f"≤ {size_text(RECEIPT_LAYER_TARGET)} unzipped, and in no other function's package",
+        f"{size_text(receipt_size)} unzipped, {size_text(zipped_size(receipt_layer))} zipped",
+        verdict(receipt_size <= RECEIPT_LAYER_TARGET),
+    )
+    section.add(
+        "receipt function + both layers, share of the 250 MB limit",
+        "-",
+        f"{size_text(receipt_size + layer_size)} = {100 * (receipt_size + layer_size) / LAMBDA_UNZIPPED_LIMIT:.1f} %",
+        INFO,
+    )
     section.add(
         "largest function + layer, share of the 250 MB limit",
         "-",

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import cold_start, dynamodb_work, overhead, package_size, scale
+from benchmarks import cold_start, dynamodb_work, overhead, package_size, receipt_cold_start, scale
 from benchmarks.common import (
     DISCARD,
     MISSED,
@@ -291,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
             neighbour_reps=5 if options.quick else 15,
         ),
     )
-    sections = [cold, calls, growth, warm, sizes]
+    receipts = _run(receipt_cold_start.TITLE, lambda: receipt_cold_start.measure(reps=reps))
+    sections = [cold, calls, growth, warm, sizes, receipts]
     text = document(sections, cost(calls, warm, growth), time.time() - started, options.quick)
     options.output.write_text(text + "\n", encoding="utf-8")
     print("\n".join(table(sections)))

@@ -51,6 +51,7 @@ TEST_ENVIRONMENT = {
     "EPAY_M2T_GATEWAY_URL": "https://checkout.m2t.example/checkout",
     "EPAY_PUBLIC_API_URL": "https://api.example.ma",
     "EPAY_FRONTEND_URL": "https://www.example.ma/e-paiement/",
+    "EPAY_MAIL_FROM": "e-paiement@portnet.ma",
     "POWERTOOLS_SERVICE_NAME": "epay",
     "POWERTOOLS_METRICS_NAMESPACE": "Epay",
     "POWERTOOLS_DEV": "false",

@@ -1,4 +1,5 @@
-"""list_invoices: look up a subscription's unpaid invoices; serve the OpenAPI document."""
+"""list_invoices: the public reads — look up a subscription's unpaid invoices, verify a receipt by its code; serve
+the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from epay import clock, openapi, runtime
 from epay.http import client_address, create_api, json_response, ok, problem_responses, resolve
 from epay.observability import logger
-from epay.schemas import SearchRequest, SearchResponse
+from epay.schemas import ReceiptVerification, SearchRequest, SearchResponse
 
 # What this function reads from its environment: deployed, it refuses to start without it (epay.runtime).
-USE_CASES = (runtime.EDGE, runtime.LOOKUP)
+USE_CASES = (runtime.EDGE, runtime.LOOKUP, runtime.RECEIPTS)
 runtime.start(*USE_CASES)
 
 app = create_api()
@@ -32,6 +33,21 @@ app = create_api()
 )
 def search_invoices(request: Annotated[SearchRequest, Body()]) -> Response[Any]:
     return ok(runtime.invoice_lookup().search(request, client_address(app.current_event, runtime.edge()), clock.now()))
+
+
+@app.get(
+    "/v1/receipts/<receipt_code>",
+    summary="Verify a receipt by its code",
+    tags=["receipts"],
+    responses={
+        200: json_response("What the receipt proves", ReceiptVerification),
+        **problem_responses(404, 429, 503),
+    },
+)
+def verify_receipt(receipt_code: str) -> Response[Any]:
+    return ok(
+        runtime.receipt_verifier().verify(receipt_code, client_address(app.current_event, runtime.edge()), clock.now())
+    )
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)

@@ -50,6 +50,9 @@ def local_environment(host: str, port: int) -> dict[str, str]:
         "EPAY_CMI_API_USER": "epay-local-api",
         "EPAY_CMI_API_PASSWORD": secrets.token_urlsafe(24),
         "EPAY_M2T_API_URL": f"{base}/_sim/m2t",
+        # Receipt e-mails go to the simulators' outbox (/_sim/mail) through their SES stand-in, never out.
+        "EPAY_MAIL_FROM": "e-paiement@portnet.localhost",
+        "EPAY_SES_ENDPOINT": f"{base}/_sim/ses",
         "POWERTOOLS_METRICS_NAMESPACE": "Epay",
         "POWERTOOLS_SERVICE_NAME": "epay",
     }
@@ -124,7 +127,16 @@ def _settings_are_valid() -> bool:
     from epay import runtime
     from epay.config import CMI_API_PASSWORD, GatewayApiSettings, InvalidSettings, check
 
-    use_cases = (runtime.LOOKUP, runtime.PAYMENTS, runtime.CALLBACKS, runtime.IDEMPOTENCY, runtime.RECOVERY)
+    use_cases = (
+        runtime.LOOKUP,
+        runtime.RECEIPTS,
+        runtime.PAYMENTS,
+        runtime.CALLBACKS,
+        runtime.IDEMPOTENCY,
+        runtime.RECOVERY,
+        runtime.RECEIPT_DOCUMENTS,
+        runtime.MAILER,
+    )
     try:
         # Every function's settings, and the merchant APIs' that the simulators answer.
         check(
@@ -177,6 +189,7 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  gateways: CMI, M2T and Fatourati simulators under {base}/_sim/ (bank channel: {base}/_sim/fatourati)")
     print(f"            their merchant APIs: {base}/_sim/cmi/api, {base}/_sim/m2t/orders/{{status,refund}}")
     print(f"  storage:  {store_label}")
+    print(f"  mail:     receipts e-mailed to the outbox at {base}/_sim/mail (JSON: {base}/_sim/mail/messages)")
     if args.demo:
         print("  demo subscription codes:")
         for code, meaning in DEMO_CODES.items():
@@ -194,16 +207,39 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     recovery.start()
+    feeders = _stream_feeders()
+    for feeder in feeders:
+        feeder.start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        for feeder in feeders:
+            feeder.stop()
         recovery.stop()
         server.server_close()
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _stream_feeders() -> list[Any]:
+    """The template's stream consumers (the receipt mailer), each fed its table's stream as Lambda would feed it."""
+    import boto3
+
+    from epay_local.streams import StreamFeeder
+    from epay_local.template import stream_consumers
+
+    names = local_table_names(dict(os.environ))
+    region = os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION)
+    endpoint = os.environ["EPAY_DYNAMODB_ENDPOINT"]
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=region)
+    feeders = []
+    for consumer in stream_consumers():
+        table = _dynamodb_client().describe_table(TableName=names[consumer.table])["Table"]
+        feeders.append(StreamFeeder(streams, table["LatestStreamArn"], consumer))
+    return feeders
 
 
 class RecoveryLoop:
@@ -380,6 +416,35 @@ def schedule_recovery_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def send_receipts_command(args: argparse.Namespace) -> int:
+    """Send the receipt e-mails of a day that are still unsent (after the mailer gave up: docs/operations.md,
+    "Receipt e-mails"). Exit 0 when every one was sent or refused for good, 1 when some failed again."""
+    from epay import runtime
+    from epay.config import InvalidSettings, check
+    from epay.receipt_mailer import Delivery
+
+    if not _use_table(args):
+        return 2
+    try:
+        check(runtime.MAILER.settings, runtime.MAILER.secrets)
+    except InvalidSettings as error:
+        for variable, reason in error.problems:
+            print(f"{variable}: {reason}", file=sys.stderr)
+        return 2
+    mailer = runtime.receipt_mailer()
+    outcomes: dict[str, int] = {}
+    for mail in mailer.unsent(args.day):
+        try:
+            outcome = mailer.deliver(mail).value
+        except Exception as error:
+            outcome = f"not sent ({type(error).__name__})"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+    print(f"{args.day}: {summary or 'no unsent receipt e-mail'}")
+    done = {Delivery.SENT.value, Delivery.ALREADY_DONE.value, Delivery.FAILED.value, Delivery.UNKNOWN.value}
+    return 0 if set(outcomes) <= done else 1
+
+
 def openapi_command(args: argparse.Namespace) -> int:
     from epay_local.openapi_build import build_document, write_document
     from epay_local.web_contract import write_contract
@@ -493,6 +558,14 @@ def parser() -> argparse.ArgumentParser:
         help="publish even when PublicApiUrl or FrontendUrl is not the page's address (first deployment)",
     )
     page.set_defaults(func=publish_page_command)
+    receipts = commands.add_parser(
+        "send-receipts",
+        help="send a day's receipt e-mails still unsent in the outbox (after the mailer gave up; docs/operations.md)",
+    )
+    receipts.add_argument("--day", required=True, metavar="YYYY-MM-DD", help="the day (UTC) the payments settled")
+    receipts.add_argument("--table", help="table name (default: EPAY_TABLE)")
+    receipts.add_argument("--endpoint-url", help="DynamoDB endpoint (default: EPAY_DYNAMODB_ENDPOINT or AWS)")
+    receipts.set_defaults(func=send_receipts_command)
     spec = commands.add_parser("openapi", help="print (or --write) the OpenAPI document of the API")
     spec.add_argument(
         "--write",

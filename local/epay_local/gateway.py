@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from werkzeug.wrappers import Request, Response
@@ -52,10 +52,26 @@ class LambdaContext:
 _INVOCATION = threading.Lock()
 
 
+class Deployed(Protocol):
+    """What loading a function needs: its code's folder and its handler (a route, or a stream consumer)."""
+
+    @property
+    def function(self) -> str: ...
+
+    @property
+    def code_uri(self) -> Path: ...
+
+    @property
+    def module(self) -> str: ...
+
+    @property
+    def attribute(self) -> str: ...
+
+
 class LocalFunction:
     """One function's handler, loaded once (a warm container), invoked one request at a time."""
 
-    def __init__(self, route: Route) -> None:
+    def __init__(self, route: Deployed) -> None:
         self._route = route
         self._handler: Callable[..., Any] | None = None
 

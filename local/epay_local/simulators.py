@@ -35,6 +35,7 @@ from epay.config import GatewayApiSettings, GatewaySettings
 from epay.gateways import cmi, cmi_api, fatourati, m2t
 from epay.gateways.common import sign_body, verify_signed_body
 from epay.money import InvalidAmount, Money
+from epay_local.mail_outbox import MailOutbox
 
 CALLBACK_TIMEOUT_SECONDS = 10
 TEST_CARD = "4000 0000 0000 0002"
@@ -335,6 +336,8 @@ class Simulators:
         self.sessions = _Sessions()
         self.cmi_orders = CmiLedger()
         self.m2t_orders = M2tLedger()
+        # SES's stand-in and the outbox page (epay_local.mail_outbox).
+        self.mail = MailOutbox()
         self.routes: dict[tuple[str, str], Callable[[Request], Response]] = {
             ("POST", "/_sim/cmi/est3Dgate"): self.cmi_checkout,
             ("POST", "/_sim/cmi/decide"): self.cmi_decide,
@@ -349,6 +352,8 @@ class Simulators:
         }
 
     def __call__(self, request: Request) -> Response:
+        if request.path.startswith(("/_sim/mail", "/_sim/ses")):
+            return self.mail(request)
         handler = self.routes.get((request.method, request.path))
         if handler is None:
             return _page("Page inconnue", "<p>Ce simulateur n'a pas cette page.</p>", 404)

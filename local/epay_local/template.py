@@ -117,6 +117,9 @@ def table_definitions(document: dict[str, Any] | None = None) -> dict[str, dict[
         properties = resource["Properties"]
         definition = {key: properties[key] for key in wanted if key in properties}
         definition["BillingMode"] = "PAY_PER_REQUEST"
+        stream = properties.get("StreamSpecification")
+        if stream:
+            definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
         ttl = properties.get("TimeToLiveSpecification")
         if ttl:
             definition["_ttl_attribute"] = ttl["AttributeName"]
@@ -146,3 +149,50 @@ def cors_configuration(document: dict[str, Any] | None = None) -> dict[str, Any]
             cors: dict[str, Any] = resource["Properties"].get("CorsConfiguration", {})
             return cors
     return {}
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """A function fed by a DynamoDB table's stream (an event source mapping), as template.yaml configures it."""
+
+    function: str
+    table: str  # the table's logical id
+    code_uri: Path
+    handler: str
+    filters: tuple[dict[str, Any], ...]
+    batch_size: int
+    maximum_retry_attempts: int
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+
+def stream_consumers(document: dict[str, Any] | None = None) -> list[StreamConsumer]:
+    """Every `DynamoDB` event of every function: which table's stream, which records (the filter patterns)."""
+    import json
+
+    document = document or load_template()
+    found: list[StreamConsumer] = []
+    for name, properties in _functions(document).items():
+        for event in properties.get("Events", {}).values():
+            if event.get("Type") != "DynamoDB":
+                continue
+            spec = event["Properties"]
+            filters = spec.get("FilterCriteria", {}).get("Filters", [])
+            found.append(
+                StreamConsumer(
+                    function=name,
+                    table=spec["Stream"]["Fn::GetAtt"][0],
+                    code_uri=PROJECT_ROOT / properties["CodeUri"],
+                    handler=properties["Handler"],
+                    filters=tuple(json.loads(item["Pattern"]) for item in filters),
+                    batch_size=int(spec.get("BatchSize", 100)),
+                    maximum_retry_attempts=int(spec.get("MaximumRetryAttempts", -1)),
+                )
+            )
+    return found

@@ -244,9 +244,26 @@ SEND_TO_THE_DEAD_LETTER_QUEUE = {
 }
 
 
+STREAM_EVENTS = {"DynamoDB", "Kinesis"}
+
+
+def stream_failure_destinations(function):
+    """The on-failure destination of each stream event (None where an event has none)."""
+    events = FUNCTIONS[function]["Properties"].get("Events", {}).values()
+    return [
+        event["Properties"].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        for event in events
+        if event["Type"] in STREAM_EVENTS
+    ]
+
+
 def dead_letter_queue_of(function):
+    """The queue where the function's failed events land: its DeadLetterQueue, or its stream's on-failure queue."""
     target = FUNCTIONS[function]["Properties"].get("DeadLetterQueue", {}).get("TargetArn")
-    return target["Fn::GetAtt"][0] if target else None
+    targets = [target, *stream_failure_destinations(function)]
+    found = {target["Fn::GetAtt"][0] for target in targets if target}
+    assert len(found) <= 1, f"{function}: one dead-letter queue"
+    return found.pop() if found else None
 
 
 @pytest.mark.parametrize("name", [*sorted(FUNCTIONS), "InvoiceLoaderPolicy"])
@@ -322,7 +339,10 @@ def test_functions_invoked_asynchronously_have_a_dead_letter_queue_and_only_sync
         assert "CKV_AWS_116" in skipped(function)
     else:
         # Schedules, S3, SNS, EventBridge, stream failures...: an invocation that fails for good must land somewhere.
-        assert properties.get("DeadLetterQueue") or on_failure, f"{function} ({kinds}) needs a dead-letter queue"
+        if kinds - STREAM_EVENTS - SYNCHRONOUS_EVENTS:
+            assert properties.get("DeadLetterQueue") or on_failure, f"{function} ({kinds}) needs a dead-letter queue"
+        # A stream's batches are not asynchronous invocations: each stream event needs its own on-failure queue.
+        assert all(stream_failure_destinations(function)), f"{function}: a stream event without OnFailure"
         assert "CKV_AWS_116" not in skipped(function)
 
 

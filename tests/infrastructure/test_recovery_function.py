@@ -415,7 +415,11 @@ def test_passes_that_stop_running_are_alarmed_missing_data_included():
 
 
 def test_anything_in_the_dead_letter_queue_is_alarmed():
-    (alarm,) = alarms_on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    (alarm,) = [
+        alarm
+        for alarm in alarms_on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+        if alarm["Dimensions"][0]["Value"] == get_att(QUEUE, "QueueName")
+    ]
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": get_att(QUEUE, "QueueName")}]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
 

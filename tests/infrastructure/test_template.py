@@ -61,9 +61,11 @@ def test_the_contract_routes_are_deployed_to_the_right_function():
     assert deployed == {
         ("POST", "/v1/invoices/search"): "ListInvoicesFunction",
         ("GET", "/v1/openapi.json"): "ListInvoicesFunction",
+        ("GET", "/v1/receipts/{receipt_code}"): "ListInvoicesFunction",
         ("POST", "/v1/payments"): "CreatePaymentFunction",
         ("GET", "/v1/payments/{payment_id}"): "CreatePaymentFunction",
         ("POST", "/v1/payments/{payment_id}/cancel"): "CreatePaymentFunction",
+        ("GET", "/v1/payments/{payment_id}/receipt.pdf"): "ReceiptFunction",
         ("GET", "/v1/payments/{payment_id}/return"): "GatewayCallbackFunction",
         ("POST", "/v1/payments/{payment_id}/return"): "GatewayCallbackFunction",
         ("POST", "/v1/callbacks/cmi"): "GatewayCallbackFunction",
@@ -154,8 +156,9 @@ def test_rate_limit_counters_expire_by_ttl():
     assert table_definitions()["RateLimitTable"]["_ttl_attribute"] == "expires_at"
 
 
-def test_the_lookup_can_only_query_the_two_unpaid_indexes_and_count_rate_limits():
-    # DynamoDBReadPolicy granted GetItem, BatchGetItem and Scan on the whole table; a lookup only queries the indexes.
+def test_the_public_reads_only_query_the_unpaid_indexes_get_receipts_and_payments_and_count_rate_limits():
+    # DynamoDBReadPolicy granted GetItem, BatchGetItem and Scan on the whole table; a lookup only queries the indexes,
+    # a receipt's verification only gets a receipt code's item and its payment's (never an invoice).
     policies = RESOURCES["ListInvoicesFunction"]["Properties"]["Policies"]
     assert not any(name.startswith("DynamoDB") for policy in policies for name in policy)
     # Besides the stack key's use through DynamoDB and Secrets Manager (test_hardening.py):
@@ -171,6 +174,13 @@ def test_the_lookup_can_only_query_the_two_unpaid_indexes_and_count_rate_limits(
                 {"Fn::Sub": f"${{EpayTable.Arn}}/index/{UNPAID_INDEX}"},
                 {"Fn::Sub": f"${{EpayTable.Arn}}/index/{NUMBER_INDEX}"},
             ],
+        },
+        {
+            "Sid": "ReadReceiptsAndTheirPayments",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem"],
+            "Resource": {"Fn::GetAtt": ["EpayTable", "Arn"]},
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["RECEIPT#*", "PAYMENT#*"]}},
         },
         {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}},
     ]
@@ -509,6 +519,7 @@ TUNABLE_PARAMETERS = {
 NOT_PARAMETERS = {
     "EPAY_CURSOR_TTL_SECONDS",
     "EPAY_DYNAMODB_ENDPOINT",
+    "EPAY_SES_ENDPOINT",
     "EPAY_RECOVERY_BATCH",
     "EPAY_RECOVERY_PASS_SECONDS",
     "EPAY_RECOVERY_WORKERS",
@@ -586,7 +597,7 @@ def test_every_tunable_a_function_reads_comes_from_its_parameter(function):
 
 def test_no_function_is_told_it_is_local():
     for function in FUNCTIONS:
-        assert not {"EPAY_LOCAL", "EPAY_DYNAMODB_ENDPOINT"} & set(function_environment(function))
+        assert not {"EPAY_LOCAL", "EPAY_DYNAMODB_ENDPOINT", "EPAY_SES_ENDPOINT"} & set(function_environment(function))
     assert "EPAY_LOCAL" not in json.dumps(TEMPLATE)
 
 
@@ -617,7 +628,7 @@ def test_a_parameter_carries_the_bounds_of_the_setting_it_sets(function, variabl
     assert spec.get("MaxValue") == (bounds["Le"].le if "Le" in bounds else None)
     assert spec.get("MinLength") == (bounds["MinLen"].min_length if "MinLen" in bounds else None)
     assert spec.get("MaxLength") == (bounds["MaxLen"].max_length if "MaxLen" in bounds else None)
-    url, choices = bounds.get("PublicHttpsUrl"), bounds.get("OneOf")
+    url, choices = bounds.get("PublicHttpsUrl") or bounds.get("PublicMailAddress"), bounds.get("OneOf")
     assert spec.get("AllowedPattern") == (url.pattern if url else None)
     assert spec.get("AllowedValues") == (list(choices.values) if choices else None)
     if not field.is_required():
@@ -631,6 +642,7 @@ GIVEN_AT_DEPLOYMENT = {
     "CmiApiUser": "portnet-api",
     "M2tApiUrl": "https://api.amanpay.ma/merchant",
     "EdgeWebAclArn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/epay-dev/0f1e2d3c-aaaa-bbbb-cccc-00000000000a",
+    "MailFrom": "e-paiement@portnet.ma",
 }
 
 

@@ -69,6 +69,7 @@ def test_a_new_payment_reads_with_the_contract_fields(invoices):
         "last_error": None,
         "reversal": None,
         "unapplied_funds": [],
+        "receipt_code": None,
     }
 
 

@@ -32,9 +32,11 @@ from epay.ports import (
     InvoiceRefusal,
     InvoicesUnavailable,
     PaymentChanged,
+    ReceiptCodeTaken,
     ReferenceTaken,
     UpsertOutcome,
 )
+from epay.receipts import Claim, MailState, ReceiptMail
 from tests.support.factories import an_invoice
 from tests.support.fakes import in_memory_stores
 
@@ -315,3 +317,79 @@ def test_the_payments_due_for_recovery_are_read_earliest_first_and_only_while_du
 
     assert stores[1].due_for_recovery(NOW + 30, 10) == [first.payment_id]
     assert stores[1].get_payment(second.payment_id) == done  # every recovery field is kept exactly
+
+
+# -- receipt codes and the receipt's e-mail (operations-api.md §7) -----------------------------------------------
+
+
+def paid_with_receipt(payment: Payment, code: str) -> Payment:
+    return payment.advance(PaymentEvent.SETTLED, paid_at=NOW, settled_by="fp", receipt_code=code)
+
+
+def test_settling_keeps_the_receipt_code_leads_it_to_its_payment_and_queues_the_e_mail(stores):
+    payment = a_payment(loaded(stores, *invoices_of(["10.00"])))
+    stores[1].create_payment(payment, NOW)
+    stores[1].settle(payment, paid_with_receipt(payment, "0123456789ABCDEF"), NOW, evidence(payment))
+    assert stores[1].get_payment(payment.payment_id).receipt_code == "0123456789ABCDEF"
+    assert stores[1].payment_id_for_receipt("0123456789ABCDEF") == payment.payment_id
+    assert stores[1].payment_id_for_receipt("0123456789ABCDEG") is None
+    mail = ReceiptMail.queued(payment.payment_id, NOW)
+    assert stores[1].mail_state(mail) is MailState.PENDING
+    assert stores[1].unsent_mail(mail.day) == [mail]
+
+
+def test_a_receipt_code_in_use_refuses_the_settlement_and_nothing_of_it_is_written(stores):
+    first, second = (a_payment(loaded(stores, *invoices_of(["10.00"]))) for _ in range(2))
+    for payment in (first, second):
+        stores[1].create_payment(payment, NOW)
+    stores[1].settle(first, paid_with_receipt(first, "0123456789ABCDEF"), NOW, evidence(first))
+    with pytest.raises(ReceiptCodeTaken):
+        stores[1].settle(second, paid_with_receipt(second, "0123456789ABCDEF"), NOW, evidence(second))
+    assert stores[1].get_payment(second.payment_id) == second
+    assert invoice(stores, second.lines[0].invoice_id).status is InvoiceStatus.UNPAID
+    assert stores[1].payment_id_for_receipt("0123456789ABCDEF") == first.payment_id
+    assert stores[1].mail_state(ReceiptMail.queued(second.payment_id, NOW)) is None
+    # With another code it settles.
+    stores[1].settle(second, paid_with_receipt(second, "0123456789ABCDEG"), NOW, evidence(second))
+
+
+def test_an_invoice_refusal_wins_over_a_receipt_code_in_use(stores):
+    (contested,) = loaded(stores, *invoices_of(["10.00"]))
+    lapsed = a_payment([contested], expires_at=NOW + 10)
+    stores[1].create_payment(lapsed, NOW)
+    winner = a_payment([contested], expires_at=NOW + 4000)
+    stores[1].create_payment(winner, NOW + 10)
+    stores[1].settle(winner, paid_with_receipt(winner, "0123456789ABCDEF"), NOW + 20, evidence(winner))
+    # Both fail: the invoice is paid, and the code is taken. The invoice decides (the payment goes to review).
+    with pytest.raises(InvoicesUnavailable):
+        stores[1].settle(lapsed, paid_with_receipt(lapsed, "0123456789ABCDEF"), NOW + 30, evidence(lapsed))
+
+
+def test_a_queued_e_mail_is_claimed_once_until_its_lease_ends(stores):
+    payment = a_payment(loaded(stores, *invoices_of(["10.00"])))
+    stores[1].create_payment(payment, NOW)
+    stores[1].settle(payment, paid_with_receipt(payment, "0123456789ABCDEF"), NOW, evidence(payment))
+    mail = ReceiptMail.queued(payment.payment_id, NOW)
+    assert stores[1].claim_mail(mail, NOW, 60) is Claim.CLAIMED
+    assert stores[1].claim_mail(mail, NOW + 59, 60) is Claim.BUSY
+    # The sender died (before or after SES took it): once its lease ends, another may send.
+    assert stores[1].claim_mail(mail, NOW + 60, 60) is Claim.CLAIMED
+    stores[1].release_mail(mail)
+    assert stores[1].mail_state(mail) is MailState.PENDING
+    assert stores[1].claim_mail(mail, NOW + 61, 60) is Claim.CLAIMED
+    stores[1].mail_sent(mail, NOW + 62, "ses-message-1")
+    assert stores[1].mail_state(mail) is MailState.SENT
+    assert stores[1].claim_mail(mail, NOW + 999, 60) is Claim.DONE
+    assert stores[1].unsent_mail(mail.day) == []
+
+
+def test_an_e_mail_refused_for_good_is_never_claimed_again_and_an_unknown_one_is_unknown(stores):
+    payment = a_payment(loaded(stores, *invoices_of(["10.00"])))
+    stores[1].create_payment(payment, NOW)
+    stores[1].settle(payment, paid_with_receipt(payment, "0123456789ABCDEF"), NOW, evidence(payment))
+    mail = ReceiptMail.queued(payment.payment_id, NOW)
+    stores[1].claim_mail(mail, NOW, 60)
+    stores[1].mail_failed(mail, NOW + 1, "MessageRejected")
+    assert stores[1].mail_state(mail) is MailState.FAILED
+    assert stores[1].claim_mail(mail, NOW + 999, 60) is Claim.DONE
+    assert stores[1].claim_mail(ReceiptMail("PAY-NEVER-SETTLED", mail.day), NOW, 60) is Claim.UNKNOWN

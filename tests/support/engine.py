@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from epay.callbacks import CallbackService
 from epay.clock import iso_instant
-from epay.config import GatewaySettings, PaymentSettings
+from epay.config import GatewaySettings, LookupSettings, PaymentSettings
 from epay.evidence import CallbackEvidence
 from epay.gateways import cmi
 from epay.gateways.cmi import CmiGateway, CmiSettings
@@ -33,7 +33,8 @@ from epay.payment_service import PaymentService
 from epay.payments import Payment, UnappliedFunds
 from epay.ports import UpsertOutcome
 from epay.ratelimit import RateLimiter
-from epay.schemas import PaymentCreated, PaymentRequest, PaymentView
+from epay.receipt_verification import ReceiptVerifier
+from epay.schemas import PaymentCreated, PaymentRequest, PaymentView, ReceiptVerification
 from tests.support.fakes import CountingHits, InMemoryInvoices, InMemoryPayments, in_memory_stores
 from tests.support.messages import cmi_result_fields, m2t_notification
 
@@ -124,6 +125,22 @@ class Harness:
             miss_limit=self.settings.payment_misses_per_hour,
         )
         return PaymentService(self.invoices, self.payments, limiter, self.settings, GATEWAYS)
+
+    @property
+    def verifier(self) -> ReceiptVerifier:
+        """Wired as `epay.runtime.receipt_verifier` wires it, on the fakes (its own counters, the lookup's limits)."""
+        limits = LookupSettings()
+        limiter = RateLimiter(
+            self.hits,
+            "receipt",
+            limits.lookup_limit_per_minute,
+            SERVICE_KEY,
+            miss_limit=limits.lookup_misses_per_hour,
+        )
+        return ReceiptVerifier(self.payments, limiter)
+
+    def verify(self, code: str, client_address: str = "192.0.2.20") -> ReceiptVerification:
+        return self.verifier.verify(code, client_address, self.now)
 
     @property
     def callbacks(self) -> CallbackService:

@@ -21,9 +21,11 @@ from epay.ports import (
     InvoiceRefusal,
     InvoicesUnavailable,
     PaymentChanged,
+    ReceiptCodeTaken,
     ReferenceTaken,
     UpsertOutcome,
 )
+from epay.receipts import Claim, MailState, ReceiptMail
 
 
 def _key(invoice: Invoice) -> tuple[str, str]:
@@ -97,6 +99,11 @@ class InMemoryPayments:
     events: dict[tuple[str, str], str] = field(default_factory=dict)
     evidence: list[CallbackEvidence] = field(default_factory=list)
     unapplied: dict[tuple[str, str], UnappliedFunds] = field(default_factory=dict)
+    receipts: dict[str, str] = field(default_factory=dict)  # receipt code -> payment id
+    # The outbox: each queued e-mail's state, and until when a claim holds it.
+    mail: dict[ReceiptMail, MailState] = field(default_factory=dict)
+    mail_leases: dict[ReceiptMail, int] = field(default_factory=dict)
+    mail_sent_ids: dict[ReceiptMail, str] = field(default_factory=dict)
 
     @property
     def lock(self) -> threading.RLock:
@@ -111,6 +118,10 @@ class InMemoryPayments:
     def payment_id_for_reference(self, code: str) -> str | None:
         with self.lock:
             return self.references.get(code)
+
+    def payment_id_for_receipt(self, code: str) -> str | None:
+        with self.lock:
+            return self.receipts.get(code)
 
     def unapplied_funds(self, payment_id: str) -> list[UnappliedFunds]:
         with self.lock:
@@ -182,6 +193,14 @@ class InMemoryPayments:
                 if not settleable:
                     refusals[line.invoice_id] = _refusal(invoice, line.amount)
             self._check(payment, event, refusals)
+            queued = ReceiptMail.queued(payment.payment_id, now)
+            if settled.receipt_code and queued in self.mail:
+                raise PaymentChanged(payment.payment_id)
+            if settled.receipt_code and settled.receipt_code in self.receipts:
+                raise ReceiptCodeTaken(payment.payment_id)
+            if settled.receipt_code:
+                self.receipts[settled.receipt_code] = payment.payment_id
+                self.mail[queued] = MailState.PENDING
             for line in payment.lines:
                 paid = replace(
                     self.invoices.items[line.invoice_id],
@@ -230,6 +249,47 @@ class InMemoryPayments:
             self.unapplied[key] = funds
             self.evidence.append(evidence)
 
+    # -- the outbox -------------------------------------------------------------------------------------------------
+
+    def claim_mail(self, mail: ReceiptMail, now: int, lease_seconds: int) -> Claim:
+        with self.lock:
+            state = self.mail.get(mail)
+            if state is None:
+                return Claim.UNKNOWN
+            if state in (MailState.SENT, MailState.FAILED):
+                return Claim.DONE
+            if state is MailState.SENDING and self.mail_leases[mail] > now:
+                return Claim.BUSY
+            self.mail[mail] = MailState.SENDING
+            self.mail_leases[mail] = now + lease_seconds
+            return Claim.CLAIMED
+
+    def mail_sent(self, mail: ReceiptMail, now: int, message_id: str) -> None:
+        with self.lock:
+            self.mail[mail] = MailState.SENT
+            self.mail_sent_ids[mail] = message_id
+
+    def mail_failed(self, mail: ReceiptMail, now: int, reason: str) -> None:
+        with self.lock:
+            self.mail[mail] = MailState.FAILED
+
+    def release_mail(self, mail: ReceiptMail) -> None:
+        with self.lock:
+            if self.mail.get(mail) is MailState.SENDING:
+                self.mail[mail] = MailState.PENDING
+                self.mail_leases.pop(mail, None)
+
+    def mail_state(self, mail: ReceiptMail) -> MailState | None:
+        with self.lock:
+            return self.mail.get(mail)
+
+    def unsent_mail(self, day: str) -> list[ReceiptMail]:
+        with self.lock:
+            return sorted(
+                (mail for mail, state in self.mail.items() if mail.day == day and state in _UNSENT),
+                key=lambda mail: mail.payment_id,
+            )
+
     # -- the transaction's conditions, in the real store's order of precedence ------------------------------------
 
     def _check(self, payment: Payment, event: tuple[str, str] | None, refusals: dict[str, InvoiceRefusal]) -> None:
@@ -249,6 +309,9 @@ class InMemoryPayments:
             self.events[event] = changed.payment_id
         if evidence is not None:
             self.evidence.append(evidence)
+
+
+_UNSENT = (MailState.PENDING, MailState.SENDING)
 
 
 def _refusal(invoice: Invoice | None, amount: object) -> InvoiceRefusal:

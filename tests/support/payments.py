@@ -59,6 +59,8 @@ PAYMENT_FIELDS = {
     "reversal",
     # Beyond api.md §3: money a gateway reported taken that settles nothing (issue 9, item 5).
     "unapplied_funds",
+    # operations-api.md §7: the receipt's code once PAID (null before).
+    "receipt_code",
 }
 _serial = itertools.count(1)
 

@@ -11,6 +11,7 @@ import pytest
 import create_payment_handler
 import gateway_callback_handler
 import list_invoices_handler
+import receipt_handler
 from epay import config, runtime
 from epay.config import InvalidSettings, MissingSecret
 from epay_local.cli import local_environment, main
@@ -258,6 +259,8 @@ def test_a_deployed_function_refuses_to_start_on_a_local_value(monkeypatch):
 
 BUILDERS = {
     "invoice_lookup": runtime.LOOKUP,
+    "receipt_verifier": runtime.RECEIPTS,
+    "receipt_documents": runtime.RECEIPT_DOCUMENTS,
     "payment_service": runtime.PAYMENTS,
     "callback_service": runtime.CALLBACKS,
     "gateway_settings": runtime.CALLBACKS,
@@ -293,7 +296,9 @@ def test_a_use_case_cannot_be_built_without_any_of_its_required_variables(builde
         getattr(runtime, builder)()
 
 
-@pytest.mark.parametrize("module", [list_invoices_handler, create_payment_handler, gateway_callback_handler])
+@pytest.mark.parametrize(
+    "module", [list_invoices_handler, create_payment_handler, gateway_callback_handler, receipt_handler]
+)
 def test_each_handler_declares_the_use_cases_it_calls(module):
     source = Path(module.__file__).read_text(encoding="utf-8")
     # Called, or handed over to be called (`resolve(..., runtime.edge)`).

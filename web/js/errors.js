@@ -14,6 +14,8 @@ export const PROBLEMS_FR = {
   IDEMPOTENCY_KEY_REUSED: "Cette demande de paiement a déjà été envoyée avec d'autres informations. Veuillez réessayer.",
   PAYMENT_NOT_FOUND: "Ce paiement est introuvable.",
   PAYMENT_NOT_CANCELLABLE: "Ce paiement ne peut plus être annulé (il est réglé, terminé ou expiré).",
+  RECEIPT_NOT_FOUND: "Aucun reçu ne correspond à ce code. Vérifiez le code saisi ou scannez à nouveau le QR code du reçu.",
+  RECEIPT_NOT_AVAILABLE: "Le reçu n'est disponible que pour un paiement réglé.",
   CHALLENGE_REQUIRED: "Trop de recherches sans résultat : une vérification est nécessaire pour continuer.",
   TOO_MANY_LIVE_PAYMENTS: "Trop de paiements sont déjà en cours pour ce code d'abonnement. Veuillez en finaliser ou en annuler un, puis réessayer.",
   NOT_FOUND: "Cette adresse n'existe pas.",

@@ -52,10 +52,15 @@ from epay.ports import (
     InvoicesUnavailable,
     PaymentChanged,
     PaymentStore,
+    ReceiptCodeTaken,
     held_by,
 )
+from epay.receipts import new_receipt_code
 
 _ATTEMPTS = 8
+# Receipt codes drawn for one settlement before giving up (retryable): with 80-bit codes a second draw is already
+# beyond what this service will ever see; more than one is a defect in the generator or the store.
+_RECEIPT_DRAWS = 3
 PAID_ELSEWHERE = "INVOICES_PAID_ELSEWHERE"
 # A storage failure: nothing was written, the gateway may retry. Anything else is deterministic.
 RETRYABLE = (StoreUnavailable, BotoCoreError, ClientError)
@@ -361,9 +366,10 @@ class CallbackService:
             last_error=None,
             capture=capture,
             recovery=recovery,
+            receipt_code=new_receipt_code(),
         )
         try:
-            self.payments.settle(payment, paid, now, evidence(Outcome.SETTLED), notice.event)
+            self._settle(payment, paid, now, evidence, notice.event)
         except InvoicesUnavailable as unavailable:
             match confirmation:
                 case Confirmation.BEFORE_DEBIT:
@@ -376,6 +382,20 @@ class CallbackService:
                     assert_never(confirmation)
         metrics.add_metric(name="PaymentsPaid", unit="Count", value=1)
         return Outcome.SETTLED
+
+    def _settle(
+        self, payment: Payment, paid: Payment, now: int, evidence: Evidence, event: tuple[str, str] | None
+    ) -> None:
+        """Write the settlement; a receipt code already given to another payment is drawn again, in the same
+        attempt (nothing was written). Everything else the store raises is the caller's to decide on."""
+        for _draw in range(_RECEIPT_DRAWS):
+            try:
+                self.payments.settle(payment, paid, now, evidence(Outcome.SETTLED), event)
+                return
+            except ReceiptCodeTaken:
+                logger.warning("receipt code already in use: drawing another", extra={"payment_id": paid.payment_id})
+                paid = dataclasses.replace(paid, receipt_code=new_receipt_code())
+        raise StoreUnavailable("no free receipt code after several draws")
 
     def _not_applied(
         self,

@@ -118,7 +118,28 @@ class LocalOnly:
         return self.reason
 
 
-DeployedRule = PublicHttpsUrl | OneOf | NoneOf | LocalOnly
+# An e-mail address as SES takes it for a sender: template.yaml's AllowedPattern for `MailFrom`.
+MAIL_ADDRESS = r"^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$"
+# Reserved names (RFC 2606, RFC 6761): no mail from them reaches anyone.
+_LOCAL_MAIL_DOMAINS = (".local", ".localhost", ".test", ".example", ".invalid", ".internal")
+
+
+@dataclass(frozen=True)
+class PublicMailAddress:
+    """Deployed, a sender address on a real domain (SES sends only from an identity verified for it)."""
+
+    pattern: str = MAIL_ADDRESS
+
+    def refuses(self, value: str) -> str | None:
+        if not re.fullmatch(self.pattern, value):
+            return "an e-mail address (name@domain) is required"
+        domain = value.rsplit("@", 1)[1].lower()
+        if ("." + domain).endswith(_LOCAL_MAIL_DOMAINS) or domain.startswith("example."):
+            return "a reserved or local domain is for the local stack"
+        return None
+
+
+DeployedRule = PublicHttpsUrl | OneOf | NoneOf | LocalOnly | PublicMailAddress
 PublicUrl = Annotated[str, PublicHttpsUrl()]
 
 
@@ -226,6 +247,22 @@ class GatewaySettings(EnvironmentSettings):
     m2t_gateway_url: PublicUrl = Field(alias="EPAY_M2T_GATEWAY_URL")
 
 
+class ReceiptSettings(EnvironmentSettings):
+    """The receipt's PDF (operations-api.md §7): its QR code leads to the payer's page, `?verify=<code>`."""
+
+    frontend_url: PublicUrl = Field(alias="EPAY_FRONTEND_URL")
+
+
+class MailSettings(EnvironmentSettings):
+    """The receipt's e-mail (operations-api.md §7): the sender SES sends it from (an identity verified in SES), and
+    locally the simulator standing in for SES."""
+
+    mail_from: Annotated[str, PublicMailAddress()] = Field(alias="EPAY_MAIL_FROM", pattern=MAIL_ADDRESS)
+    ses_endpoint: Annotated[str | None, LocalOnly("the local stack's mail outbox; deployed functions use SES")] = Field(
+        default=None, alias="EPAY_SES_ENDPOINT"
+    )
+
+
 class GatewayApiSettings(EnvironmentSettings):
     """The gateways' merchant APIs (gateways.md: status, capture, void, refund): the recovery function's. CMI's
     client id and M2T's merchant id name the merchant in their requests, as in the payment forms."""
@@ -276,6 +313,8 @@ SETTINGS_MODELS = (
     LookupSettings,
     GatewaySettings,
     GatewayApiSettings,
+    ReceiptSettings,
+    MailSettings,
     CallbackSettings,
     PaymentSettings,
     RecoverySettings,

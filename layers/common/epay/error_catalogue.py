@@ -100,6 +100,17 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
         "Payment not cancellable",
         "Ce paiement ne peut plus être annulé (il est réglé, terminé ou expiré).",
     ),
+    # -- operations-api.md §7: proof of payment -------------------------------------------------------------------
+    "RECEIPT_NOT_FOUND": ErrorSpec(
+        404,
+        "Receipt not found",
+        "Aucun reçu ne correspond à ce code. Vérifiez le code saisi ou scannez à nouveau le QR code du reçu.",
+    ),
+    "RECEIPT_NOT_AVAILABLE": ErrorSpec(
+        409,
+        "Receipt not available",
+        "Le reçu n'est disponible que pour un paiement réglé.",
+    ),
     # -- api.md §8 (v1.1): in the contract, not raised yet --------------------------------------------------------
     "CHALLENGE_REQUIRED": ErrorSpec(
         429,

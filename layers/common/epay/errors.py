@@ -170,3 +170,12 @@ def payment_not_found() -> DomainError:
 
 def payment_not_cancellable() -> DomainError:
     return DomainError.of("PAYMENT_NOT_CANCELLABLE")
+
+
+def receipt_not_found() -> DomainError:
+    # One answer for a malformed code, an unknown one and a payment without a receipt: no oracle.
+    return DomainError.of("RECEIPT_NOT_FOUND")
+
+
+def receipt_not_available() -> DomainError:
+    return DomainError.of("RECEIPT_NOT_AVAILABLE")

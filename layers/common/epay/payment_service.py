@@ -100,6 +100,7 @@ def payment_view(payment: Payment, now: int, unapplied: Sequence[UnappliedFunds]
         last_error=payment.last_error,
         reversal=reversal_out(payment),
         unapplied_funds=[unapplied_out(funds) for funds in unapplied],
+        receipt_code=payment.receipt_code,
     )
 
 

@@ -241,6 +241,9 @@ class Payment:
     capture: Capture | None = None
     reversal: Reversal | None = None
     recovery: Recovery = field(default_factory=Recovery)
+    # Given in the settlement transaction (`epay.receipts`) and kept for good: a payment reversed later keeps it, so
+    # its receipt then verifies as `REVERSED`.
+    receipt_code: str | None = None
 
     @property
     def invoice_ids(self) -> list[str]:

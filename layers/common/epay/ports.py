@@ -16,6 +16,7 @@ from epay.evidence import CallbackEvidence
 from epay.invoices import Batch, Invoice, Position, SearchCriteria
 from epay.payments import Payment, UnappliedFunds
 from epay.ratelimit import HitCounter
+from epay.receipts import Claim, MailState, ReceiptMail
 
 __all__ = [
     "EventAlreadyApplied",
@@ -27,6 +28,8 @@ __all__ = [
     "InvoicesUnavailable",
     "PaymentChanged",
     "PaymentStore",
+    "ReceiptCodeTaken",
+    "ReceiptOutbox",
     "ReferenceTaken",
     "UpsertOutcome",
     "held_by",
@@ -57,6 +60,10 @@ class InvoicesUnavailable(Exception):
 
 class ReferenceTaken(Exception):
     """The payment reference drawn at random is already used."""
+
+
+class ReceiptCodeTaken(Exception):
+    """The receipt code drawn for a settlement is already another payment's: nothing was written, draw another."""
 
 
 class PaymentChanged(Exception):
@@ -113,6 +120,10 @@ class PaymentStore(Protocol):
         """Which payment a reference belongs to."""
         ...
 
+    def payment_id_for_receipt(self, code: str) -> str | None:
+        """Which payment a receipt code was given to."""
+        ...
+
     def settle(
         self,
         payment: Payment,
@@ -121,8 +132,10 @@ class PaymentStore(Protocol):
         evidence: CallbackEvidence,
         event: tuple[str, str] | None = None,
     ) -> None:
-        """The payment and every invoice `PAID`, from the version read (`PaymentChanged`, `InvoicesUnavailable`,
-        `EventAlreadyApplied`, `EventAppliedElsewhere`)."""
+        """The payment and every invoice `PAID`, from the version read, and with a receipt code (`settled`'s): the
+        code kept unique and the receipt's e-mail queued in the outbox, in the same transaction (`PaymentChanged`,
+        `InvoicesUnavailable`, `EventAlreadyApplied`, `EventAppliedElsewhere`, and `ReceiptCodeTaken` when nothing
+        else failed)."""
         ...
 
     def transition(
@@ -152,6 +165,38 @@ class PaymentStore(Protocol):
     def due_for_recovery(self, now: int, limit: int) -> list[str]:
         """Up to `limit` ids of payments whose recovery check is due (`recovery.due <= now`), earliest due first:
         read from the recovery index (never a Scan), so the cost grows with the payments due, not with the table."""
+        ...
+
+
+class ReceiptOutbox(Protocol):
+    """The receipt e-mails the settlements queued (`PaymentStore.settle`), and what the mailer did with each.
+
+    Sending is claimed first (a conditional write), so two mailers never both send one; an entry that SES accepted
+    (`SENT`) or refused for good (`FAILED`) is never claimed again.
+    """
+
+    def claim_mail(self, mail: ReceiptMail, now: int, lease_seconds: int) -> Claim:
+        """Take the e-mail for sending until `now + lease_seconds` (or say why not)."""
+        ...
+
+    def mail_sent(self, mail: ReceiptMail, now: int, message_id: str) -> None:
+        """SES accepted it."""
+        ...
+
+    def mail_failed(self, mail: ReceiptMail, now: int, reason: str) -> None:
+        """SES refused it for good."""
+        ...
+
+    def release_mail(self, mail: ReceiptMail) -> None:
+        """SES did not take it: queued again, for the next attempt."""
+        ...
+
+    def mail_state(self, mail: ReceiptMail) -> MailState | None:
+        """Where it stands (None: never queued)."""
+        ...
+
+    def unsent_mail(self, day: str) -> list[ReceiptMail]:
+        """The entries of `day` (UTC) neither sent nor refused."""
         ...
 
 

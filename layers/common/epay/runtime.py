@@ -28,7 +28,9 @@ from epay.config import (
     GatewaySettings,
     IdempotencySettings,
     LookupSettings,
+    MailSettings,
     PaymentSettings,
+    ReceiptSettings,
     RecoverySettings,
     Secret,
     StoreSettings,
@@ -48,6 +50,9 @@ if TYPE_CHECKING:
     from epay.idempotency import IdempotentCall
     from epay.lookup import InvoiceLookup
     from epay.payment_service import PaymentService
+    from epay.receipt_mailer import ReceiptMailer
+    from epay.receipt_service import ReceiptDocuments
+    from epay.receipt_verification import ReceiptVerifier
     from epay.recovery import RecoveryService
 
 
@@ -70,6 +75,12 @@ GATEWAY_SECRETS = (CMI_STORE_KEY, M2T_SECRET, FATOURATI_SECRET)
 # Every function behind the HTTP API: requests come through the CloudFront distribution (epay.edge).
 EDGE = UseCase((), (ORIGIN_SECRET,))
 LOOKUP = UseCase((StoreSettings, CounterSettings, LookupSettings), (CURSOR_SECRET,))
+# The receipt's PDF reads a payment, and needs to know where its QR code leads.
+RECEIPT_DOCUMENTS = UseCase((StoreSettings, ReceiptSettings))
+# The receipt's e-mail: the outbox and the payments in the table, the PDF's link, SES's sender.
+MAILER = UseCase((StoreSettings, ReceiptSettings, MailSettings))
+# Verifying a receipt is public like the lookup, and limited like it (its own counters, the lookup's limits).
+RECEIPTS = UseCase((StoreSettings, CounterSettings, LookupSettings), (CURSOR_SECRET,))
 PAYMENTS = UseCase(
     (StoreSettings, CounterSettings, GatewaySettings, PaymentSettings), (CURSOR_SECRET, *GATEWAY_SECRETS)
 )
@@ -142,6 +153,48 @@ def invoice_lookup() -> InvoiceLookup:
             service_key(),
             miss_limit=config.lookup_misses_per_hour,
         ),
+    )
+
+
+@cache
+def receipt_verifier() -> ReceiptVerifier:
+    from epay.ratelimit import RateLimiter
+    from epay.receipt_verification import ReceiptVerifier
+
+    config = load(LookupSettings)
+    return ReceiptVerifier(
+        payments=payment_store(),
+        limiter=RateLimiter(
+            counters(),
+            "receipt",
+            config.lookup_limit_per_minute,
+            service_key(),
+            miss_limit=config.lookup_misses_per_hour,
+        ),
+    )
+
+
+@cache
+def receipt_documents() -> ReceiptDocuments:
+    from epay.receipt_service import ReceiptDocuments
+
+    return ReceiptDocuments(payments=payment_store(), frontend_url=load(ReceiptSettings).frontend_url)
+
+
+@cache
+def receipt_mailer() -> ReceiptMailer:
+    from epay import clock
+    from epay.adapters.ses import SesSender, ses_client
+    from epay.receipt_mailer import ReceiptMailer
+
+    mail = load(MailSettings)
+    return ReceiptMailer(
+        outbox=payment_store(),
+        payments=payment_store(),
+        sender=SesSender(ses_client(mail.ses_endpoint)),
+        mail_from=mail.mail_from,
+        frontend_url=load(ReceiptSettings).frontend_url,
+        clock=lambda: clock.now(),
     )
 
 
@@ -259,6 +312,9 @@ def reset() -> None:
         counters,
         service_key,
         invoice_lookup,
+        receipt_verifier,
+        receipt_documents,
+        receipt_mailer,
         gateways,
         payment_service,
         callback_service,

@@ -20,6 +20,7 @@ from pydantic import (
 
 from epay.error_catalogue import PYDANTIC_MESSAGES, field_message
 from epay.money import MAX_INVOICES_PER_PAYMENT, Money
+from epay.receipts import PATTERN as RECEIPT_CODE_PATTERN
 from epay.subscription import CODE_PATTERN
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -267,6 +268,8 @@ class PaymentCreated(BaseModel):
     reference: ReferenceOut | None
 
 
+ReceiptCode = Annotated[str, StringConstraints(pattern=RECEIPT_CODE_PATTERN)]
+
 PaymentStatusText = Literal[
     "PENDING", "AWAITING_SETTLEMENT", "PAID", "FAILED", "CANCELLED", "EXPIRED", "NEEDS_REVIEW", "REVERSED"
 ]
@@ -321,3 +324,27 @@ class PaymentView(BaseModel):
         default_factory=list,
         description="Paiements signalés par la passerelle qui ne règlent rien (à restituer au payeur).",
     )
+    receipt_code: ReceiptCode | None = Field(
+        description="Code du reçu, donné quand le paiement devient PAID (et conservé s'il est restitué) ; null avant.",
+    )
+
+
+class ReceiptInvoiceOut(BaseModel):
+    invoice_number: str
+    amount: str
+
+
+class ReceiptVerification(BaseModel):
+    """`GET /v1/receipts/{receipt_code}` (operations-api.md §7): what a receipt proves, to anyone holding its code.
+    Never the payer's details nor the subscription code."""
+
+    receipt_code: ReceiptCode
+    status: Literal["PAID", "REVERSED"]
+    payment_id: str
+    paid_at: str | None
+    amount: str
+    currency: Literal["MAD"] = "MAD"
+    issuer: IssuerOut
+    gateway: GatewayName
+    method: str
+    invoices: list[ReceiptInvoiceOut]

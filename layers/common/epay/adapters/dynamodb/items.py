@@ -33,6 +33,7 @@ from epay.payments import (
     UnappliedFunds,
     UnappliedReason,
 )
+from epay.receipts import MailState, ReceiptMail
 
 Item = dict[str, dict[str, Any]]
 INVOICE_SK = "INVOICE"
@@ -247,6 +248,7 @@ def payment_item(payment: Payment) -> Item:
             "settled_by": payment.settled_by or None,
             "capture": payment.capture.value if payment.capture else None,
             "reversal": _reversal_value(payment.reversal),
+            "receipt_code": payment.receipt_code or None,
             **_recovery_values(payment.recovery),
         }
     )
@@ -319,6 +321,7 @@ def payment_from_item(item: Item) -> Payment:
         capture=Capture(stored.text("capture")) if "capture" in stored else None,
         reversal=_reversal_from(stored),
         recovery=_recovery_from(stored),
+        receipt_code=stored.optional_text("receipt_code"),
     )
 
 
@@ -327,6 +330,44 @@ def reference_item(payment: Payment, reference: Reference) -> Item:
     return reference_key(reference.code) | marshal(
         {"payment_id": payment.payment_id, "expires_at": reference.expires_at}
     )
+
+
+def receipt_key(code: str) -> Item:
+    """The key of a receipt code (`RECEIPT#<code>` / `RECEIPT`)."""
+    return marshal({"pk": f"RECEIPT#{code}", "sk": "RECEIPT"})
+
+
+def receipt_item(payment_id: str, code: str) -> Item:
+    """A receipt code, which keeps it unique and leads a verification to its payment (and nothing else)."""
+    return receipt_key(code) | marshal({"entity": "RECEIPT", "payment_id": payment_id})
+
+
+# The outbox of receipt e-mails: one partition a day (UTC), so a day's unsent ones are one Query away.
+OUTBOX_PREFIX = "OUTBOX#"
+RECEIPT_MAIL_PREFIX = "RECEIPT_MAIL#"
+
+
+def mail_key(mail: ReceiptMail) -> Item:
+    """The key of a receipt's e-mail in the outbox (`OUTBOX#<day>` / `RECEIPT_MAIL#<payment id>`)."""
+    return marshal({"pk": OUTBOX_PREFIX + mail.day, "sk": RECEIPT_MAIL_PREFIX + mail.payment_id})
+
+
+def mail_item(mail: ReceiptMail, queued_at: int) -> Item:
+    """A receipt's e-mail queued by its payment's settlement; the mailer is fed its insertion (DynamoDB Streams)."""
+    return mail_key(mail) | marshal(
+        {"entity": "MAIL", "payment_id": mail.payment_id, "state": MailState.PENDING.value, "queued_at": queued_at}
+    )
+
+
+def mail_from_key(key: Mapping[str, Any]) -> ReceiptMail | None:
+    """The outbox entry a key names (as a stream record carries it), or None for any other item."""
+    stored = Attributes.of(key)
+    if "pk" not in stored or "sk" not in stored:
+        return None
+    pk, sk = stored.text("pk"), stored.text("sk")
+    if not (pk.startswith(OUTBOX_PREFIX) and sk.startswith(RECEIPT_MAIL_PREFIX)):
+        return None
+    return ReceiptMail(sk.removeprefix(RECEIPT_MAIL_PREFIX), pk.removeprefix(OUTBOX_PREFIX))
 
 
 def event_item(gateway: str, event_id: str, payment_id: str) -> Item:

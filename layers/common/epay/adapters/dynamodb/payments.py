@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from epay.adapters.dynamodb.invoices import (
     hold_action,
     hold_change_action,
@@ -21,23 +23,29 @@ from epay.adapters.dynamodb.invoices import (
     unavailable,
 )
 from epay.adapters.dynamodb.items import (
+    OUTBOX_PREFIX,
+    RECEIPT_MAIL_PREFIX,
     RECOVERY_INDEX,
     RECOVERY_PARTITION,
     TTL_ATTRIBUTE,
     Attributes,
     event_item,
     evidence_item,
+    mail_item,
+    mail_key,
     marshal,
     payment_from_item,
     payment_item,
     payment_key,
     payment_partition,
+    receipt_item,
+    receipt_key,
     reference_item,
     reference_key,
     unapplied_from_item,
     unapplied_item,
 )
-from epay.adapters.dynamodb.transactions import Tagged, transact, translated_failures
+from epay.adapters.dynamodb.transactions import Tagged, error_code, transact, translated_failures
 from epay.evidence import CallbackEvidence
 from epay.payments import Payment, UnappliedFunds
 from epay.ports import (
@@ -45,8 +53,10 @@ from epay.ports import (
     EventAppliedElsewhere,
     FundsAlreadyRecorded,
     PaymentChanged,
+    ReceiptCodeTaken,
     ReferenceTaken,
 )
+from epay.receipts import Claim, MailState, ReceiptMail
 
 # Evidence of callbacks that name no payment is kept for the first UNMATCHED_KEPT_PER_SHARD of each shard and day,
 # and only counted past that, so unauthenticated traffic cannot grow the table without bound.
@@ -101,6 +111,13 @@ class DynamoPaymentStore:
         item = response.get("Item")
         return Attributes.of(item).text("payment_id") if item else None
 
+    def payment_id_for_receipt(self, code: str) -> str | None:
+        """Which payment a receipt code was given to (one item read: the code's, not the payment's)."""
+        with translated_failures():
+            response = self.client.get_item(TableName=self.table, Key=receipt_key(code), ConsistentRead=True)
+        item = response.get("Item")
+        return Attributes.of(item).text("payment_id") if item else None
+
     def settle(
         self,
         payment: Payment,
@@ -109,16 +126,139 @@ class DynamoPaymentStore:
         evidence: CallbackEvidence,
         event: tuple[str, str] | None = None,
     ) -> None:
-        """Mark the payment and every one of its invoices `PAID`, with the evidence, in one transaction.
+        """Mark the payment and every one of its invoices `PAID`, with the evidence, in one transaction; with its
+        receipt code (`settled.receipt_code`), the code's item and the receipt's e-mail in the outbox.
 
         Conditions: the payment is still the version read (so two callbacks cannot both settle it), and each invoice
-        is unpaid, still at the amount the payment was created for, and held by this payment or by nobody live.
-        `InvoicesUnavailable` names the invoices that are not (and why); `PaymentChanged` means someone else moved
-        the payment first, `EventAlreadyApplied` that a concurrent copy of this event did (read again, decide again).
+        is unpaid, still at the amount the payment was created for, and held by this payment or by nobody live; the
+        receipt code is no other payment's. `InvoicesUnavailable` names the invoices that are not (and why);
+        `PaymentChanged` means someone else moved the payment first, `EventAlreadyApplied` that a concurrent copy of
+        this event did (read again, decide again); `ReceiptCodeTaken`, that only the code was in use (draw another).
         """
         actions = [self._payment_update(payment, settled)]
         actions += [settlement_action(self.table, payment, line, now) for line in payment.lines]
+        if settled.receipt_code:
+            receipt = {
+                "TableName": self.table,
+                "Item": receipt_item(payment.payment_id, settled.receipt_code),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+            # Queued once: a payment is settled once (its version), and this key is the payment's.
+            queued = {
+                "TableName": self.table,
+                "Item": mail_item(ReceiptMail.queued(payment.payment_id, now), now),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+            actions += [("receipt", {"Put": receipt}), ("mail", {"Put": queued})]
         self._finish(actions, payment, evidence, event)
+
+    # -- the outbox of receipt e-mails (`epay.ports.ReceiptOutbox`) ----------------------------------------------
+
+    def claim_mail(self, mail: ReceiptMail, now: int, lease_seconds: int) -> Claim:
+        """Take the e-mail for sending until `now + lease_seconds`: only if it is queued, or its last sender's lease
+        has ended (that sender may have died before or after SES accepted it)."""
+        try:
+            with translated_failures():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=mail_key(mail),
+                    UpdateExpression="SET #state = :sending, claimed_until = :until ADD attempts :one",
+                    ConditionExpression=(
+                        "attribute_exists(pk) AND (#state = :pending OR (#state = :sending AND claimed_until <= :now))"
+                    ),
+                    ExpressionAttributeNames={"#state": "state"},
+                    ExpressionAttributeValues=marshal(
+                        {
+                            ":sending": MailState.SENDING.value,
+                            ":pending": MailState.PENDING.value,
+                            ":until": now + lease_seconds,
+                            ":now": now,
+                            ":one": 1,
+                        }
+                    ),
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            found = error.response.get("Item")
+            if not found:
+                return Claim.UNKNOWN
+            state = Attributes.of(found).text("state")
+            return Claim.BUSY if state == MailState.SENDING.value else Claim.DONE
+        return Claim.CLAIMED
+
+    def mail_sent(self, mail: ReceiptMail, now: int, message_id: str) -> None:
+        """Record that SES accepted the e-mail: it is never sent again."""
+        self._settle_mail(mail, MailState.SENT, now, {"message_id": message_id})
+
+    def mail_failed(self, mail: ReceiptMail, now: int, reason: str) -> None:
+        """Record that SES refused this e-mail for good (an operator's; never retried by itself)."""
+        self._settle_mail(mail, MailState.FAILED, now, {"failure": reason})
+
+    def release_mail(self, mail: ReceiptMail) -> None:
+        """Give a claimed e-mail back (SES did not take it): the next attempt need not wait for the lease."""
+        with translated_failures():
+            self.client.update_item(
+                TableName=self.table,
+                Key=mail_key(mail),
+                UpdateExpression="SET #state = :pending REMOVE claimed_until",
+                ConditionExpression="#state = :sending",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=marshal(
+                    {":pending": MailState.PENDING.value, ":sending": MailState.SENDING.value}
+                ),
+            )
+
+    def mail_state(self, mail: ReceiptMail) -> MailState | None:
+        """Where a receipt's e-mail stands (None: never queued)."""
+        with translated_failures():
+            response = self.client.get_item(TableName=self.table, Key=mail_key(mail), ConsistentRead=True)
+        item = response.get("Item")
+        return MailState(Attributes.of(item).text("state")) if item else None
+
+    def unsent_mail(self, day: str) -> list[ReceiptMail]:
+        """The receipt e-mails queued on `day` (UTC) that are neither sent nor refused: one Query of that day."""
+        found: list[ReceiptMail] = []
+        start: dict[str, Any] | None = None
+        while True:
+            query: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "pk = :day AND begins_with(sk, :mail)",
+                "FilterExpression": "#state IN (:pending, :sending)",
+                "ExpressionAttributeNames": {"#state": "state"},
+                "ExpressionAttributeValues": marshal(
+                    {
+                        ":day": OUTBOX_PREFIX + day,
+                        ":mail": RECEIPT_MAIL_PREFIX,
+                        ":pending": MailState.PENDING.value,
+                        ":sending": MailState.SENDING.value,
+                    }
+                ),
+                "ConsistentRead": True,
+            }
+            if start is not None:
+                query["ExclusiveStartKey"] = start
+            with translated_failures():
+                response = self.client.query(**query)
+            found += [ReceiptMail(Attributes.of(item).text("payment_id"), day) for item in response.get("Items", [])]
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                return found
+
+    def _settle_mail(self, mail: ReceiptMail, state: MailState, now: int, values: dict[str, object]) -> None:
+        names = ", ".join(f"{name} = :{name}" for name in values)
+        with translated_failures():
+            self.client.update_item(
+                TableName=self.table,
+                Key=mail_key(mail),
+                UpdateExpression=f"SET #state = :state, finished_at = :now, {names} REMOVE claimed_until",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=marshal(
+                    {":state": state.value, ":now": now, **{f":{name}": value for name, value in values.items()}}
+                ),
+            )
 
     def transition(
         self,
@@ -276,6 +416,10 @@ class DynamoPaymentStore:
             if applied_to is not None and applied_to != payment.payment_id:
                 raise EventAppliedElsewhere(payment.payment_id)
             raise EventAlreadyApplied(payment.payment_id)
-        if "payment" in failed:
+        if "payment" in failed or "mail" in failed:
+            # A mail already queued for this payment means it settled meanwhile, as a moved version does.
             raise PaymentChanged(payment.payment_id)
-        raise unavailable(failed, {line.invoice_id: line.amount for line in payment.lines})
+        refused = unavailable(failed, {line.invoice_id: line.amount for line in payment.lines})
+        if "receipt" in failed and not refused.invoice_ids:
+            raise ReceiptCodeTaken(payment.payment_id)
+        raise refused
