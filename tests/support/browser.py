@@ -48,7 +48,7 @@ def search(page: Page, code: str, number: str = "") -> None:
     on_screen(page, "search")
     page.get_by_label("Code d'abonnement").fill(code)
     if number:
-        page.get_by_label("N° Facture").fill(number)
+        page.get_by_label("N° facture").fill(number)
     page.get_by_role("button", name="Consulter", exact=True).click()
 
 
