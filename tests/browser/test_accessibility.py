@@ -28,18 +28,32 @@ def each_language(page: Page, where: str) -> None:
 
 def payment_view(status: str, method: str = "CARD", **extra) -> dict:
     return {
-        "payment_id": PAYMENT_ID, "status": status, "amount": "1250.50", "currency": "MAD", "gateway": "CMI",
-        "method": method, "issuer": {"code": "ANP", "name": "Agence Nationale des Ports"},
+        "payment_id": PAYMENT_ID,
+        "status": status,
+        "amount": "1250.50",
+        "currency": "MAD",
+        "gateway": "CMI",
+        "method": method,
+        "issuer": {"code": "ANP", "name": "Agence Nationale des Ports"},
         "invoices": [{"invoice_id": "inv-1", "invoice_number": "F-2026-000123", "amount": "1250.50"}],
-        "created_at": "2026-11-27T10:00:00Z", "expires_at": "2099-11-27T10:30:00Z", "paid_at": None,
-        "gateway_transaction_id": None, "reference": None, "last_error": None, "reversal": None, "unapplied_funds": [],
+        "created_at": "2026-11-27T10:00:00Z",
+        "expires_at": "2099-11-27T10:30:00Z",
+        "paid_at": None,
+        "gateway_transaction_id": None,
+        "reference": None,
+        "last_error": None,
+        "reversal": None,
+        "unapplied_funds": [],
         **extra,
     }
 
 
 def follow(page: Page, view: dict) -> None:
     body = json.dumps(view)
-    page.route(f"**/v1/payments/{PAYMENT_ID}", lambda route: route.fulfill(status=200, content_type="application/json", body=body))
+    page.route(
+        f"**/v1/payments/{PAYMENT_ID}",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=body),
+    )
     page.goto(f"/?payment={PAYMENT_ID}")
 
 
@@ -69,8 +83,11 @@ def test_a_reference_and_its_cancel_dialog(page: Page):
     screen = on_screen(page, "reference")
     each_language(page, "the reference")
     shots(page, "reference")
-    answers = {"fr": ("Non, la conserver", "Oui, annuler la référence"), "ar": ("لا، الاحتفاظ به", "نعم، إلغاء المرجع"),
-               "en": ("No, keep it", "Yes, cancel the reference")}
+    answers = {
+        "fr": ("Non, la conserver", "Oui, annuler la référence"),
+        "ar": ("لا، الاحتفاظ به", "نعم، إلغاء المرجع"),
+        "en": ("No, keep it", "Yes, cancel the reference"),
+    }
     for lang in LANGS:  # the dialog is modal: the language is changed with it closed
         page.locator(f"[data-lang={lang}]").click()
         screen.locator("#reference-cancel").click()

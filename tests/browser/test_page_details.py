@@ -117,16 +117,33 @@ def test_e_banking_and_m_banking_are_never_cut_at_their_hyphen(page: Page, lang:
 @pytest.mark.parametrize("screen", ["failure", "status", "reference"])
 def test_the_payment_id_stays_on_one_line_in_arabic_on_the_narrowest_phone(page: Page, screen: str):
     view = {
-        "payment_id": PAYMENT_ID, "status": {"failure": "FAILED", "status": "PENDING", "reference": "AWAITING_SETTLEMENT"}[screen],
-        "amount": "1250.50", "currency": "MAD", "gateway": "CMI", "method": "FATOURATI" if screen == "reference" else "CARD",
+        "payment_id": PAYMENT_ID,
+        "status": {"failure": "FAILED", "status": "PENDING", "reference": "AWAITING_SETTLEMENT"}[screen],
+        "amount": "1250.50",
+        "currency": "MAD",
+        "gateway": "CMI",
+        "method": "FATOURATI" if screen == "reference" else "CARD",
         "issuer": {"code": "ANP", "name": "Agence Nationale des Ports"},
         "invoices": [{"invoice_id": "inv-1", "invoice_number": "F-2026-000123", "amount": "1250.50"}],
-        "created_at": "2026-11-27T10:00:00Z", "expires_at": "2099-11-27T10:30:00Z", "paid_at": None,
-        "gateway_transaction_id": None, "last_error": None, "reversal": None, "unapplied_funds": [],
-        "reference": {"code": "123456789012", "expires_at": "2099-11-30T10:00:00Z", "channels": ["E-BANKING", "M-BANKING"]}
-        if screen == "reference" else None,
+        "created_at": "2026-11-27T10:00:00Z",
+        "expires_at": "2099-11-27T10:30:00Z",
+        "paid_at": None,
+        "gateway_transaction_id": None,
+        "last_error": None,
+        "reversal": None,
+        "unapplied_funds": [],
+        "reference": {
+            "code": "123456789012",
+            "expires_at": "2099-11-30T10:00:00Z",
+            "channels": ["E-BANKING", "M-BANKING"],
+        }
+        if screen == "reference"
+        else None,
     }
-    page.route(f"**/v1/payments/{PAYMENT_ID}", lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(view)))
+    page.route(
+        f"**/v1/payments/{PAYMENT_ID}",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(view)),
+    )
     page.set_viewport_size({"width": 320, "height": 800})
     page.add_init_script("localStorage.setItem('epay.lang', 'ar')")
     page.goto(f"/?payment={PAYMENT_ID}")
@@ -134,7 +151,9 @@ def test_the_payment_id_stays_on_one_line_in_arabic_on_the_narrowest_phone(page:
     line = page.locator(f"#{screen}-payment-id .id")
     expect(line).to_have_text(PAYMENT_ID)
     assert line.evaluate("(node) => node.getClientRects().length") == 1
-    assert line.evaluate("(node) => node.getBoundingClientRect().left >= 0 && node.getBoundingClientRect().right <= innerWidth")
+    assert line.evaluate(
+        "(node) => node.getBoundingClientRect().left >= 0 && node.getBoundingClientRect().right <= innerWidth"
+    )
     shot(page, f"{screen}_payment_id_ar_320")
 
 
@@ -176,7 +195,8 @@ def test_date_filters_are_written_in_the_pages_language_whatever_the_browsers(
     page.locator("#filters-apply").click()
     expect(results.locator("#filters-active")).to_be_visible()
     filters = [body.get("filters") for body in bodies if body.get("filters")]
-    assert filters and filters[0]["issued_from"] == sent[0] and filters[0]["issued_to"] == sent[1], filters
+    assert filters, bodies
+    assert (filters[0]["issued_from"], filters[0]["issued_to"]) == sent, filters
     shot(page, f"results_date_filters_{lang}")
 
 

@@ -25,7 +25,9 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
 
 def assert_no_axe_violation(page: Page, where: str) -> None:
     violations = axe_violations(page)
-    assert not violations, f"axe-core on {where}: " + "; ".join(f"{v['id']} ({v['impact']}): {v['nodes'][:3]}" for v in violations)
+    assert not violations, f"axe-core on {where}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {v['nodes'][:3]}" for v in violations
+    )
 
 
 # For the element that has focus: its outline's colour and the colours just outside it (what is under the points

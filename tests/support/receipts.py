@@ -94,7 +94,9 @@ def fake_receipts(page: Page) -> list[str]:
         code = route.request.url.rsplit("/", 1)[-1].split("?")[0]
         asked.append(code)
         if code in known:
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(receipt_answer(code, known[code])))
+            route.fulfill(
+                status=200, content_type="application/json", body=json.dumps(receipt_answer(code, known[code]))
+            )
         else:
             route.fulfill(status=404, content_type="application/problem+json", body=json.dumps(NOT_FOUND))
 
