@@ -12,11 +12,12 @@ import { wireReference } from "./js/screens/reference.js";
 import { wireResults } from "./js/screens/results.js";
 import { newSearch, wireSearch } from "./js/screens/search.js";
 import { wireTracking } from "./js/screens/tracking.js";
+import { wireVerify } from "./js/screens/verify.js";
 import { session, state } from "./js/state.js";
 import { landing } from "./js/status.js";
 
 function init() {
-  for (const wire of [wireSearch, wireResults, wirePayment, wireReference, wireTracking, wireReceipt, wireFailure, wireAddress]) {
+  for (const wire of [wireSearch, wireResults, wirePayment, wireReference, wireTracking, wireReceipt, wireVerify, wireFailure, wireAddress]) {
     wire();
   }
   wireLanguage();

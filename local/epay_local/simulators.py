@@ -356,7 +356,7 @@ class Simulators:
             return self.mail(request)
         handler = self.routes.get((request.method, request.path))
         if handler is None:
-            return _page("Page inconnue", "<p>Ce simulateur n'a pas cette page.</p>", 404)
+            return _page("Page inconnue", "<p>Cette page n'existe pas dans le simulateur.</p>", 404)
         return handler(request)
 
     # -- CMI ------------------------------------------------------------------------------------------------
@@ -691,8 +691,8 @@ class Simulators:
 <label for="reference">Référence Fatourati</label>
 <input id="reference" name="reference" inputmode="numeric" autocomplete="off" required>
 <label for="channel">Canal</label>
-<select id="channel" name="channel"><option value="E-BANKING">E-banking</option>
-<option value="M-BANKING">M-banking</option></select>
+<select id="channel" name="channel"><option value="E-BANKING">E-BANKING</option>
+<option value="M-BANKING">M-BANKING</option></select>
 <button type="submit">Consulter</button></form>""",
         )
 
@@ -716,7 +716,7 @@ class Simulators:
             f"""{
                 _definition_list(
                     {
-                        "Facturier": str(answer.get("biller")),
+                        "Créancier": str(answer.get("biller")),
                         "Émetteur": str(issuer.get("name")),
                         "Montant": f"{answer.get('amount')} MAD",
                         "Valable jusqu'au": str(answer.get("expires_at")),

@@ -44,7 +44,8 @@ def test_the_search_form_is_the_first_screen(page: Page):
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.get_by_role("button", name="Français")).to_have_attribute("aria-pressed", "true")
     expect(screen.get_by_label("Code d'abonnement")).to_be_empty()
-    expect(page.get_by_role("link", name="Plateforme de réclamation")).to_be_visible()
+    claims = page.get_by_role("link", name="Plateforme d'assistance en ligne (réclamations)")
+    expect(claims).to_have_attribute("href", "http://reclamation.portnet.ma/")  # as in PORTNET's manual
     expect(page.get_by_role("link", name="05 20 47 31 00")).to_have_attribute("href", "tel:+212520473100")
     shot(page, "search")
 
@@ -142,7 +143,7 @@ def test_filters_by_issuer_and_minimum_amount(page: Page):
     for row in rows.all():
         expect(row).to_have_attribute("data-issuer", "MARSA")
         assert data_amount(row.locator("td[data-amount]")) >= Decimal("20000.00")
-    expect(screen.locator("#filters-active")).to_have_text("2 filtre(s) actif(s)")
+    expect(screen.locator("#filters-active")).to_have_text("2 filtres actifs")
     expect(screen.get_by_role("button", name="Suivant", exact=True)).to_be_disabled()
     shot(page, "results_filtered")
 
@@ -168,7 +169,7 @@ def test_only_one_issuers_invoices_can_be_selected_and_the_total_adds_up(page: P
         row.get_by_role("checkbox").check()
     notice = screen.locator("#issuer-restriction")
     expect(notice).to_be_visible()
-    expect(notice).to_contain_text("Vous ne pouvez régler que les factures d'un seul émetteur")
+    expect(notice).to_contain_text("Un paiement ne peut regrouper que les factures d'un seul émetteur")
     expect(notice).to_contain_text("Agence Nationale des Ports (ANP)")
 
     screen.get_by_role("button", name="Suivant", exact=True).click()
@@ -182,8 +183,9 @@ def test_only_one_issuers_invoices_can_be_selected_and_the_total_adds_up(page: P
         expect(row).to_have_attribute("data-selectable", "false")
         expect(row.locator(".row-reason")).to_have_text("Autre émetteur : non sélectionnable")
         expect(box).to_have_accessible_description(
-            "Autre émetteur : non sélectionnable Vous ne pouvez régler que les factures d'un seul émetteur à la fois : "
-            "Agence Nationale des Ports (ANP). Désélectionnez-les pour choisir un autre émetteur."
+            "Autre émetteur : non sélectionnable Vous avez sélectionné des factures de Agence Nationale des Ports (ANP). "
+            "Un paiement ne peut regrouper que les factures d'un seul émetteur : pour choisir un autre émetteur, "
+            "désélectionnez d'abord ces factures."
         )
     third = screen.locator("tr.invoice-row[data-issuer=ANP]").first
     expect(third.get_by_role("checkbox")).to_be_enabled()
@@ -197,7 +199,7 @@ def test_only_one_issuers_invoices_can_be_selected_and_the_total_adds_up(page: P
     expected = sum((amounts[invoice] for invoice in chosen), Decimal("0.00"))
     assert data_amount(total) == expected
     assert mad(total.inner_text()) == expected, total.inner_text()
-    expect(total).to_contain_text("Total sélectionné :")
+    expect(total).to_contain_text("Total de la sélection :")
     shot(page, "results_selection", full_page=False)  # the selection bar sticks to the window's bottom
 
     third.get_by_role("checkbox").uncheck()
@@ -245,7 +247,7 @@ def test_arabic_is_laid_out_right_to_left(page: Page):
     expect(page.get_by_role("heading", level=2, name="الاطلاع على الفواتير غير المؤداة")).to_be_visible()
     expect(page.get_by_role("button", name="العربية")).to_have_attribute("aria-pressed", "true")
     page.get_by_label("رمز الاشتراك").fill("AB12")
-    page.get_by_role("button", name="اطّلاع", exact=True).click()
+    page.get_by_role("button", name="الاطلاع", exact=True).click()
     screen = on_screen(page, "results", "الفواتير غير المؤداة")
     screen.get_by_role("checkbox", name="F-2026-000123").check()
     expect(screen.locator("#selection-total")).to_contain_text("1.250,50\u00a0درهم")

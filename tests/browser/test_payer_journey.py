@@ -53,7 +53,9 @@ def assert_receipt(page: Page, numbers: list[str], amount: Decimal, method: str)
     expect(screen.get_by_role("button", name="Imprimer")).to_be_visible()
     transaction = screen.locator("#receipt-transaction").inner_text().strip()
     assert transaction not in ("", "—"), "the receipt names the gateway's transaction"
-    assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", screen.locator("#receipt-paid-at").inner_text())
+    # In Morocco's time, saying so (issue 14.8)
+    paid_at = screen.locator("#receipt-paid-at").inner_text()
+    assert re.search(r"\d{2}/\d{2}/\d{4} à \d{2}:\d{2} \(heure du Maroc, UTC\+[01]\)", paid_at), paid_at
     expect(screen.locator("#receipt-payment-id")).not_to_be_empty()
     return transaction
 
@@ -115,7 +117,8 @@ def test_cmi_card_declined_then_paid_on_a_retry(page: Page):
     failure = on_screen(page, "failure")
     expect(failure.locator("#failure-message")).to_have_attribute("data-status", "DECLINED")
     expect(failure.locator("#failure-message")).to_have_text(
-        "Le paiement a été refusé. Vos factures n'ont pas été réglées."
+        "Le paiement a été refusé par la banque. Vos factures n'ont pas été réglées. Vous pouvez réessayer avec une autre "
+        "carte ou un autre moyen de paiement."
     )
     # The page words the stored "CMI 05: Carte refusée par l'émetteur" itself (« émetteur » is not the invoice's).
     expect(failure.locator("#failure-reason")).to_have_text("Motif : Carte refusée par la banque émettrice (code 05).")

@@ -130,10 +130,10 @@ def test_one_reference_grouped_copied_as_digits_and_the_support_number_apart(pag
     assert digits not in support.inner_text()
     shot(page, "reference_grouped_fr")
 
-    # In English the reference and the support number are named apart.
+    # In English the reference and the payment id are named apart.
     page.locator("[data-lang=en]").click()
     expect(screen.locator("#reference-label")).to_have_text("Fatourati reference")
-    expect(support).to_contain_text("Support number")
+    expect(support).to_contain_text("Payment ID")
     expect(support).not_to_contain_text("reference")
     expect(code).to_have_text(f"{digits[:4]} {digits[4:8]} {digits[8:]}")
     shot(page, "reference_grouped_en")

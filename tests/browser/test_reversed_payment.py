@@ -46,10 +46,10 @@ RETURNED = {
     },
 }
 HELP = {
-    "Français": "Pour toute question, contactez le centre de relation clients PORTNET (Plateforme de réclamation ou "
-    "05 20 47 31 00) en indiquant la référence du paiement ci-dessous.",
-    "العربية": "لأي استفسار، يرجى الاتصال بمركز العلاقة مع الزبناء التابع لبورتنت (منصة الشكايات أو 05 20 47 31 00) مع "
-    "ذكر مرجع الأداء المبيَّن أدناه.",
+    "Français": "Pour toute question, contactez le centre de relation clients PORTNET (Plateforme d'assistance en ligne "
+    "(réclamations) ou 05 20 47 31 00) en indiquant le n° de suivi du paiement ci-dessous.",
+    "العربية": "لأي استفسار، يرجى الاتصال بمركز العلاقة مع الزبناء التابع لبورتنت (منصة المساعدة عبر الإنترنت (الشكايات) أو "
+    "05 20 47 31 00) مع ذكر رقم تتبع الأداء المبيَّن أدناه.",
 }
 NEW_SEARCH = {"Français": "Nouvelle recherche de factures", "العربية": "بحث جديد عن الفواتير"}
 RETRY = {"Français": "Réessayer", "العربية": "إعادة المحاولة"}
@@ -126,7 +126,7 @@ def test_the_reversed_screen_gives_the_assistance_contacts_of_the_page(page: Pag
     follow(page, reversed_view(ReversalAction.REFUND))
     on_screen(page, "failure", TITLES["Français"])
     help_line = page.locator("#failure-help")
-    claims = help_line.get_by_role("link", name="Plateforme de réclamation")
+    claims = help_line.get_by_role("link", name="Plateforme d'assistance en ligne (réclamations)")
     expect(claims).to_have_attribute("href", page.locator("#help-claims").get_attribute("href") or "")
     phone = help_line.get_by_role("link", name="05 20 47 31 00")
     expect(phone).to_have_attribute("href", "tel:+212520473100")

@@ -48,7 +48,7 @@ def search(page: Page, code: str, number: str = "") -> None:
     on_screen(page, "search")
     page.get_by_label("Code d'abonnement").fill(code)
     if number:
-        page.get_by_label("N° Facture").fill(number)
+        page.get_by_label("N° facture").fill(number)
     page.get_by_role("button", name="Consulter", exact=True).click()
 
 
@@ -88,3 +88,24 @@ def pay_form(page: Page, gateway: str, method: str) -> None:
     screen.get_by_label("Nom du payeur").fill(PAYER["name"])
     screen.get_by_label("E-mail").fill(PAYER["email"])
     screen.get_by_label("Téléphone").fill(PAYER["phone"])
+
+
+# The widths the screenshots are taken at: a desktop, a common phone, the narrowest phone the page supports.
+WIDTHS = (1280, 360, 320)
+LANGS = ("fr", "ar", "en")
+
+
+def shots(page: Page, name: str, *, langs: tuple[str, ...] = LANGS, widths: tuple[int, ...] = WIDTHS) -> None:
+    """test-output/screenshots/<name>_<lang>_<width>.png for each language and width; the page left in French, as wide
+    as it was. Each shot also checks that nothing is wider than the screen (no sideways scrolling)."""
+    size = page.viewport_size or {"width": 1280, "height": 900}
+    for lang in langs:
+        page.locator(f"[data-lang={lang}]").click()
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        for width in widths:
+            page.set_viewport_size({"width": width, "height": 900})
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{name} in {lang} at {width} px is {overflow} px wider than the screen"
+            shot(page, f"{name}_{lang}_{width}")
+    page.locator("[data-lang=fr]").click()
+    page.set_viewport_size(size)

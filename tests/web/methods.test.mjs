@@ -86,9 +86,14 @@ describe("the reference screen's two labels", () => {
     }
   });
 
-  it("in English, the reference and the support number are named apart", () => {
-    assert.notEqual(MESSAGES.en["reference.title"], MESSAGES.en["reference.support"].split(":")[0]);
-    assert.match(MESSAGES.en["reference.support"], /^Support number/u);
+  it("name the payment id alike wherever it is shown, never as a reference", () => {
+    const names = { fr: "N° de suivi du paiement", en: "Payment ID", ar: "رقم تتبع الأداء" };
+    for (const [lang, name] of Object.entries(names)) {
+      for (const key of ["reference.support", "status.paymentId", "receipt.payment"]) {
+        assert.ok(MESSAGES[lang][key].startsWith(name), `${lang} ${key}: ${MESSAGES[lang][key]}`);
+      }
+      assert.notEqual(MESSAGES[lang]["reference.title"], name);
+    }
   });
 });
 

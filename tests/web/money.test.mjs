@@ -41,8 +41,20 @@ describe("amounts people type", () => {
     assert.equal(parseUserAmount("1'250"), "1250.00");
   });
 
+  it("may be written as the page writes them in Arabic and English: thousands grouped by the other sign", () => {
+    assert.equal(parseUserAmount("1.250,50"), "1250.50"); // ar: as the selection's total shows it
+    assert.equal(parseUserAmount("1,250.50"), "1250.50"); // en
+    assert.equal(parseUserAmount("1.250.000,00"), "1250000.00");
+    assert.equal(parseUserAmount("1,234"), "1234.00"); // three digits after the sign are never decimals
+  });
+
+  it("may be typed with Arabic-Indic digits and the Arabic decimal sign", () => {
+    assert.equal(parseUserAmount("١٢٥٠٫٥"), "1250.50");
+    assert.equal(parseUserAmount("۱۲۵۰,۵۰"), "1250.50");
+  });
+
   it("are unreadable otherwise", () => {
-    for (const text of ["", "abc", "1,234", "1.2.3", "-5", "12,", "1 250,505", "1".repeat(13)]) {
+    for (const text of ["", "abc", "1.2.3", "1.250.50", "1,250,50", "1,25.00", "1.2345", "-5", "12,", "1 250,505", "1".repeat(13), "1.000.000.000.000"]) {
       assert.equal(parseUserAmount(text), null, text);
     }
   });

@@ -25,14 +25,14 @@ describe("screenQuery", () => {
 
 describe("parseView", () => {
   it("reads the screen and the page (from 0)", () => {
-    assert.deepEqual(parseView("?view=results&page=2"), { view: "results", page: 1 });
-    assert.deepEqual(parseView("?view=results"), { view: "results", page: 0 });
-    assert.deepEqual(parseView("?view=payment&page=9"), { view: "payment", page: 0 });
-    assert.deepEqual(parseView("?view=empty"), { view: "empty", page: 0 });
+    assert.deepEqual(parseView("?view=results&page=2"), { view: "results", page: 1, code: "" });
+    assert.deepEqual(parseView("?view=results"), { view: "results", page: 0, code: "" });
+    assert.deepEqual(parseView("?view=payment&page=9"), { view: "payment", page: 0, code: "" });
+    assert.deepEqual(parseView("?view=empty"), { view: "empty", page: 0, code: "" });
   });
 
   it("falls back to the consultation and to page 1 on anything else", () => {
-    for (const query of ["", "?view=receipt", "?view=x", "?page=3"]) assert.deepEqual(parseView(query), { view: "search", page: 0 });
+    for (const query of ["", "?view=receipt", "?view=x", "?page=3"]) assert.deepEqual(parseView(query), { view: "search", page: 0, code: "" });
     for (const page of ["0", "-1", "abc", "1e999", "99999999999999999999"]) {
       assert.equal(parseView(`?view=results&page=${page}`).page, 0, page);
     }

@@ -15,8 +15,10 @@ afterEach(() => { state.lang = "fr"; });
 
 const placeholders = (text) => new Set([...text.matchAll(/\{(\w+)\}/g)].map((match) => match[1]));
 const keysWith = (lang, prefix) => Object.keys(MESSAGES[lang]).filter((key) => key.startsWith(prefix)).sort();
-// The only value problemText fills in: the wait a 429 asks for (Retry-After).
+// The only value a translation may hold: the wait a 429 asks for (the page words it itself, error.rateLimited).
 const PAGE_FILLS = new Set(["seconds"]);
+// Codes only a misconfigured page or an API client meets (web/js/text.js): the payer reads error.generic.
+const DEVELOPER_CODES = ["NOT_FOUND", "METHOD_NOT_ALLOWED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"];
 
 describe("every error code the page can receive", () => {
   const codes = Object.keys(PROBLEMS_FR);
@@ -51,17 +53,29 @@ describe("every error code the page can receive", () => {
 
     it(`is shown in ${lang} as our translation, never as the API's French detail`, () => {
       state.lang = lang;
-      for (const code of codes.filter((code) => code !== "RATE_LIMITED")) {
+      for (const code of codes.filter((code) => !["RATE_LIMITED", ...DEVELOPER_CODES].includes(code))) {
         const shown = problemText(new HttpError(400, { code, detail: PROBLEMS_FR[code] }));
         assert.equal(shown, MESSAGES[lang][`problem.${code}`], code);
       }
     });
   }
 
-  it("is shown in French as the API filled it in", () => {
-    const detail = "La requête dépasse la taille maximale autorisée (16384 octets).";
-    assert.equal(problemText(new HttpError(413, { code: "PAYLOAD_TOO_LARGE", detail })), detail);
-    assert.equal(problemText(new HttpError(409, { code: "INVOICE_NOT_PAYABLE" })), PROBLEMS_FR.INVOICE_NOT_PAYABLE);
+  it("is shown in French as the page's dictionary says it (the catalogue's sentence), whatever the API's detail", () => {
+    const shown = problemText(new HttpError(409, { code: "INVOICE_NOT_PAYABLE", detail: "Autre chose." }));
+    assert.equal(shown, PROBLEMS_FR.INVOICE_NOT_PAYABLE);
+    for (const code of codes.filter((code) => !["RATE_LIMITED", ...DEVELOPER_CODES].includes(code))) {
+      assert.doesNotMatch(MESSAGES.fr[`problem.${code}`], /\{\w+\}/u, `${code}: a value the page cannot fill in`);
+    }
+  });
+
+  it("that only a developer can meet is a general sentence, in every language", () => {
+    for (const lang of LANGS) {
+      state.lang = lang;
+      for (const code of DEVELOPER_CODES) {
+        const detail = PROBLEMS_FR[code];
+        assert.equal(problemText(new HttpError(413, { code, detail })), t("error.generic"), `${lang} ${code}`);
+      }
+    }
   });
 });
 

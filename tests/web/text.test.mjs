@@ -11,8 +11,8 @@ afterEach(() => { state.lang = "fr"; });
 
 describe("messages", () => {
   it("fill their placeholders and leave unknown ones", () => {
-    assert.equal(t("select.count", { n: 3 }), "Factures sélectionnées : 3");
-    assert.equal(t("select.count"), "Factures sélectionnées : {n}");
+    assert.equal(t("select.count", { n: 3 }), "Factures sélectionnées\u00a0: 3");
+    assert.equal(t("select.count"), "Factures sélectionnées\u00a0: {n}");
   });
 
   it("are in the payer's language", () => {
@@ -29,8 +29,8 @@ describe("messages", () => {
 describe("problems from the API", () => {
   const problem = (status, code, detail) => new HttpError(status, { code, detail });
 
-  it("are the API's own (French) detail for a French page", () => {
-    assert.equal(problemText(problem(409, "INVOICE_NOT_PAYABLE", "Facture déjà réglée.")), "Facture déjà réglée.");
+  it("are the page's own sentence for the code in French too (the catalogue's French), never the API's detail", () => {
+    assert.equal(problemText(problem(409, "INVOICE_NOT_PAYABLE", "Facture déjà réglée.")), MESSAGES.fr["problem.INVOICE_NOT_PAYABLE"]);
   });
 
   it("are our translation of the code in other languages", () => {
@@ -49,8 +49,11 @@ describe("problems from the API", () => {
     assert.equal(problemText(problem(400, "SOMETHING_NEW", "Détail.")), t("error.generic"));
   });
 
-  it("are the detail in French, even for a code we do not know", () => {
-    assert.equal(problemText(problem(400, "SOMETHING_NEW", "Détail.")), "Détail.");
+  it("are a general sentence in French for a code we do not know, or one only a developer can meet", () => {
+    assert.equal(problemText(problem(400, "SOMETHING_NEW", "Détail.")), t("error.generic"));
+    assert.equal(problemText(problem(413, "PAYLOAD_TOO_LARGE", "La requête dépasse (16384 octets).")), t("error.generic"));
+    state.lang = "en";
+    assert.equal(problemText(problem(404, "NOT_FOUND", "Cette adresse n'existe pas.")), t("error.generic"));
   });
 
   it("without a detail: by the status", () => {
@@ -65,6 +68,21 @@ describe("problems from the API", () => {
     assert.equal(problemText(new HttpError(429, {}, null)), t("error.rateLimitedSoon"));
     state.lang = "en";
     assert.equal(problemText(new HttpError(429, limited, "7")), "Too many attempts. Please try again in 7 seconds.");
+  });
+
+  it("say the wait with the plural of the language, in minutes from one minute on", () => {
+    const wait = (seconds) => problemText(new HttpError(429, { code: "RATE_LIMITED" }, String(seconds)));
+    assert.equal(wait(1), "Trop de tentatives. Veuillez réessayer dans 1 seconde.");
+    assert.equal(wait(3412), "Trop de tentatives. Veuillez réessayer dans 57 minutes.");
+    assert.equal(wait(60), "Trop de tentatives. Veuillez réessayer dans 1 minute.");
+    state.lang = "en";
+    assert.equal(wait(1), "Too many attempts. Please try again in 1 second.");
+    state.lang = "ar";
+    assert.match(wait(1), /بعد ثانية واحدة\.$/u);
+    assert.match(wait(2), /بعد ثانيتين\.$/u);
+    assert.match(wait(5), /بعد 5 ثوانٍ\.$/u);
+    assert.match(wait(42), /بعد 42 ثانية\.$/u);
+    assert.match(wait(120), /بعد دقيقتين\.$/u);
   });
 
   it("of another 429 code are that code's text, not the rate limit's", () => {

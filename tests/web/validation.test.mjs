@@ -23,9 +23,14 @@ describe("the subscription code", () => {
   });
 
   it("refuses other lengths and characters", () => {
-    for (const code of ["AB1", "AB123", "AB-1", "AB 1", "ÀB12", "AB1٢", "AB12\n1"]) {
+    for (const code of ["AB1", "AB123", "AB-1", "AB 1", "ÀB12", "ABـ2", "AB12\n1"]) {
       assert.deepEqual(search(code).problems, [["subscription-code", "search.codeInvalid"]], code);
     }
+  });
+
+  it("reads the digits of an Arabic keyboard as the digits they are", () => {
+    assert.deepEqual(search("AB١٢"), { code: "AB12", number: "", problems: [] });
+    assert.equal(search("AB12", "F-٢٠٢٦-٠٠٠١٢٣").number, "F-2026-000123");
   });
 
   it("normalises as the API does", () => {
@@ -90,12 +95,24 @@ describe("the results' filters", () => {
 
   it("refuse unreadable amounts, each under its field, and a minimum above the maximum", () => {
     assert.deepEqual(filters({ min: "abc", max: "1,23" }).problems, [["filter-min", "filters.badAmount"]]);
-    assert.deepEqual(filters({ min: "-5", max: "1.234" }).problems, [
+    assert.deepEqual(filters({ min: "-5", max: "1.2345" }).problems, [
       ["filter-min", "filters.badAmount"],
       ["filter-max", "filters.badAmount"],
     ]);
     assert.deepEqual(filters({ min: "100", max: "99,99" }).problems, [["filter-max", "filters.badAmounts"]]);
     assert.deepEqual(filters({ min: "100", max: "100" }).problems, []);
+  });
+
+  it("read dates as day/month/year, in any digits, and send the contract's form", () => {
+    assert.deepEqual(filters({ from: "15/01/2026", to: "٣١/٠٣/٢٠٢٦" }).filters, { issued_from: "2026-01-15", issued_to: "2026-03-31" });
+    assert.deepEqual(filters({ from: "5.1.2026" }).filters, { issued_from: "2026-01-05" });
+  });
+
+  it("refuse a date that is none, under its field", () => {
+    assert.deepEqual(filters({ from: "31/02/2026", to: "2026" }).problems, [
+      ["filter-from", "filters.badDate"],
+      ["filter-to", "filters.badDate"],
+    ]);
   });
 
   it("send the text trimmed", () => {

@@ -19,6 +19,8 @@ export function createClient(baseUrl) {
       headers: { Accept: "application/json, application/problem+json", ...headers },
       cache: "no-store",
       credentials: "omit",
+      // The page's address names a payment or a receipt code (?payment=, ?verify=): the API's logs need neither.
+      referrerPolicy: "no-referrer",
     };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";

@@ -1,6 +1,7 @@
 // The API calls the page makes (docs/api.md). The base URL is config.js's, read at the first call.
 
 import { createClient } from "./api.js";
+import { receiptPath } from "./receipts.js";
 
 let client = null;
 const request = (...args) => {
@@ -16,3 +17,9 @@ export const createPayment = (body, idempotencyKey) =>
 export const readPayment = (id) => request("GET", `/v1/payments/${encodeURIComponent(id)}`);
 
 export const cancelPayment = (id) => request("POST", `/v1/payments/${encodeURIComponent(id)}/cancel`);
+
+/** The public verification of a receipt code (operations-api.md §7). */
+export const readReceipt = (code) => request("GET", receiptPath(code));
+
+/** An address of the API for the browser to open itself (a receipt's PDF): config.js's base URL before `path`. */
+export const apiUrl = (path) => `${String(globalThis.EPAY_CONFIG?.apiBaseUrl || "").replace(/\/+$/, "")}${path}`;

@@ -5,24 +5,32 @@
 import { isPaymentId } from "./validation.js";
 
 /** Screens that have an address of their own; the payment's screens are all `?payment=<id>`. */
-const VIEWS = ["empty", "results", "payment"];
+const VIEWS = ["empty", "results", "payment", "verify"];
 const PAYMENT_SCREENS = ["status", "reference", "receipt", "failure"];
 
-/** The address (path + query) of screen `screen` -> "" for the consultation, "?view=results&page=2", "?payment=<id>". */
-export function screenQuery(screen, { page = 0, paymentId = null } = {}) {
+/**
+ * The address (path + query) of screen `screen` -> "" for the consultation, "?view=results&page=2", "?payment=<id>",
+ * "?verify=<receipt code>" for a receipt verified ("?view=verify" for the verification's empty form).
+ */
+export function screenQuery(screen, { page = 0, paymentId = null, receiptCode = "" } = {}) {
   if (PAYMENT_SCREENS.includes(screen)) return isPaymentId(paymentId) ? `?payment=${encodeURIComponent(paymentId)}` : null;
   if (screen === "results") return `?view=results&page=${page + 1}`;
+  if (screen === "verify" && receiptCode) return `?verify=${encodeURIComponent(receiptCode)}`;
   if (VIEWS.includes(screen)) return `?view=${screen}`;
   return "";
 }
 
-/** An address's query -> {view: "search" | "empty" | "results" | "payment", page (from 0)}. */
+/**
+ * An address's query -> {view: "search" | "empty" | "results" | "payment" | "verify", page (from 0), code (the
+ * receipt code of `?verify=`, as written there: the QR code of a receipt's PDF points to it)}.
+ */
 export function parseView(query) {
   const params = new URLSearchParams(query);
+  if (params.has("verify")) return { view: "verify", page: 0, code: params.get("verify") };
   const view = params.get("view");
-  if (!VIEWS.includes(view)) return { view: "search", page: 0 };
+  if (!VIEWS.includes(view)) return { view: "search", page: 0, code: "" };
   const number = Number.parseInt(params.get("page") || "1", 10);
-  return { view, page: view === "results" && Number.isSafeInteger(number) && number > 1 ? number - 1 : 0 };
+  return { view, page: view === "results" && Number.isSafeInteger(number) && number > 1 ? number - 1 : 0, code: "" };
 }
 
 /** What sessionStorage keeps of a search: plain JSON (the Maps as arrays). */

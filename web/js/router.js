@@ -22,7 +22,11 @@ export function onBusyEnd(hook) {
 
 export const render = (name = state.screen) => renders[name]?.();
 
-export const setTitle = () => { document.title = `${t(`${state.screen}.title`)} — ${t("app.title")} — PORTNET`; };
+/** The tab's title: the screen's heading as drawn (the failure screen's depends on the payment), the page, PORTNET. */
+export function setTitle() {
+  const heading = $(`#${state.screen}-title`)?.textContent.trim() || t(`${state.screen}.title`);
+  document.title = `${heading} — ${t("app.title")} — PORTNET`;
+}
 
 /**
  * Shows screen `name`. Its address is pushed onto the history (so that Back comes back here) unless it is the one
@@ -63,7 +67,7 @@ export async function busy(container, task, label = "busy") {
 /** The address of the screen shown (and this tab's sessionStorage of the search), as the state says. */
 export function syncUrl({ replace = false } = {}) {
   if (state.code) session.saveSearch(searchSnapshot(state));
-  const query = screenQuery(state.screen, { page: state.page, paymentId: state.paymentId });
+  const query = screenQuery(state.screen, { page: state.page, paymentId: state.paymentId, receiptCode: state.verify.code });
   if (query === null || query === location.search) return;
   history[replace ? "replaceState" : "pushState"](null, "", `${location.pathname}${query}`);
 }

@@ -24,6 +24,9 @@ export const state = {
   statusView: "checking",
   pollToken: 0,
   redirected: false,
+  // The verification of a receipt: the code asked about (as typed, or as the address gave it), the outcome shown
+  // ("form" before any, "invalid", "PAID", "REVERSED", "not-found", "unknown", "error") and the API's answer.
+  verify: { code: "", outcome: "form", receipt: null },
 };
 
 const STORE_CODE = "epay.subscriptionCode"; // sessionStorage: the "Réessayer" path after a gateway round trip
@@ -31,6 +34,7 @@ const STORE_TRIP = "epay.gatewayPayment"; // sessionStorage: the payment whose g
 const STORE_LANG = "epay.lang"; // localStorage: the language chosen
 const STORE_PAYER = "epay.payer"; // sessionStorage: the payer's details and the means chosen, for a second attempt
 const STORE_SEARCH = "epay.search"; // sessionStorage: the search, its page cursors and the selection (reload, Back)
+const STORE_PAYERS = "epay.receiptPayers"; // sessionStorage: who paid the payments this tab made, for their receipts
 
 export const session = {
   get: () => { try { return sessionStorage.getItem(STORE_CODE) || ""; } catch { return ""; } },
@@ -50,6 +54,9 @@ export const session = {
   savePayer: (payer) => { try { sessionStorage.setItem(STORE_PAYER, JSON.stringify(payer)); } catch { /* typed again */ } },
   loadPayer: () => { try { return JSON.parse(sessionStorage.getItem(STORE_PAYER) || "null"); } catch { return null; } },
   setTrip: (id) => { try { sessionStorage.setItem(STORE_TRIP, id); } catch { /* only the return by "shopurl" is lost */ } },
+  /** [{paymentId, name}]: the payer of each payment this tab made (the payment view has no payer data). */
+  loadPayers: () => { try { return JSON.parse(sessionStorage.getItem(STORE_PAYERS) || "[]"); } catch { return []; } },
+  savePayers: (payers) => { try { sessionStorage.setItem(STORE_PAYERS, JSON.stringify(payers)); } catch { /* receipt without payer */ } },
 };
 
 export const savedLanguage = {

@@ -140,11 +140,14 @@ export function failureReason(lastError) {
 
 /**
  * Where the page opens: the payment of `?payment=<id>`, else the one this tab left to pay at its gateway (back by
- * the gateway's "return to the merchant" link, CMI's shopurl, which names no payment), else the consultation.
+ * the gateway's "return to the merchant" link, CMI's shopurl, which names no payment), else the consultation; a
+ * receipt's verification (`?verify=<code>`) is opened as it is.
  * -> {paymentId (null: consultation), url: "keep" | "set" (to ?payment=<id>) | "clear"}.
  */
 export function landing(query, trip) {
-  const named = new URLSearchParams(query).get("payment");
+  const params = new URLSearchParams(query);
+  if (params.has("verify")) return { paymentId: null, url: "keep" }; // a receipt's QR code: never taken over by a trip
+  const named = params.get("payment");
   if (named === null && isPaymentId(trip)) return { paymentId: trip, url: "set" };
   if (named !== null && isPaymentId(named)) return { paymentId: named, url: "keep" };
   return { paymentId: null, url: named === null ? "keep" : "clear" };

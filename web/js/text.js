@@ -18,6 +18,8 @@ export const fmt = () => MESSAGES[state.lang].fmt;
 export const money = (centimes) => formatCentimes(centimes, fmt());
 // <bdi> keeps Latin names and codes readable inside Arabic sentences (and vice versa).
 export const bdi = (text) => el("bdi", {}, text);
+/** A payment id, transaction id or receipt code: isolated, left to right, never cut across two lines (styles.css). */
+export const idText = (text) => el("bdi", { class: "id", dir: "ltr" }, text);
 export const issuerText = (issuer) => bdi(`${issuer.name} (${issuer.code})`);
 
 /** Like t(), into a node; a placeholder's value may be a node (e.g. <bdi>). */
@@ -48,13 +50,13 @@ export function formatDate(isoDate) {
   return intl({ timeZone: "UTC", day: "2-digit", month: "2-digit", year: "numeric" }).format(day);
 }
 
-/** An ISO instant -> {date, time, today} in the payer's time zone. */
-export function formatInstant(iso) {
+/** An ISO instant -> {date, time, today} in the payer's time zone, or in `timeZone` (today: the payer's day). */
+export function formatInstant(iso, timeZone = undefined) {
   const at = new Date(iso);
   if (!iso || Number.isNaN(at.getTime())) return { date: iso || "—", time: "", today: false };
   return {
-    date: intl({ day: "2-digit", month: "2-digit", year: "numeric" }).format(at),
-    time: intl({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(at),
+    date: intl({ day: "2-digit", month: "2-digit", year: "numeric", timeZone }).format(at),
+    time: intl({ hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone }).format(at),
     today: at.toDateString() === new Date().toDateString(),
   };
 }
@@ -73,20 +75,39 @@ export function amountText(node, text) {
   return node;
 }
 
+/** A count in words: `${base}.${plural rule of the language}` ("one", "two", "few"…), else `${base}.other`; {n} filled. */
+export function plural(base, n) {
+  let rule = "other";
+  try {
+    rule = new Intl.PluralRules(fmt().locale).select(n);
+  } catch {
+    /* "other" */
+  }
+  const key = `${base}.${rule}` in MESSAGES[state.lang] ? `${base}.${rule}` : `${base}.other`;
+  return t(key, { n });
+}
+
+/** A wait in seconds as the payer reads it: "42 secondes", "1 seconde", from a minute on "57 minutes" (rounded up). */
+export const duration = (seconds) =>
+  seconds < 60 ? plural("duration.second", seconds) : plural("duration.minute", Math.ceil(seconds / 60));
+
+// Codes only a misconfigured page or an API client can meet: the payer is told the request failed, nothing more.
+const DEVELOPER_CODES = ["NOT_FOUND", "METHOD_NOT_ALLOWED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"];
+
 /**
- * What to tell the payer about a failed request. The API's `detail` is its catalogue's French (web/js/errors.js):
- * a French page shows it as the API filled it in; the other languages show our translation of the code, or a
- * generic sentence, never French. Too many requests says when to try again (Retry-After), in every language.
+ * What to tell the payer about a failed request: the page's own sentence for the error's code, in the payer's
+ * language (French included: the API's catalogue, web/js/errors.js), never the API's `detail`; a generic sentence
+ * for a code the page does not know. Too many requests says when to try again (Retry-After), in every language.
  */
 export function problemText(error) {
   if (error instanceof NetworkError) return t("error.network");
   if (!(error instanceof HttpError)) return t("error.generic");
-  const { code, detail } = error.problem;
+  const { code } = error.problem;
   if (code === "RATE_LIMITED" || (error.status === 429 && !code)) {
     const seconds = retryAfterSeconds(error.retryAfter);
-    return seconds ? t("problem.RATE_LIMITED", { seconds }) : t("error.rateLimitedSoon");
+    return seconds ? t("error.rateLimited", { duration: duration(seconds) }) : t("error.rateLimitedSoon");
   }
-  if (state.lang === "fr" && detail) return detail;
-  if (code && `problem.${code}` in MESSAGES[state.lang]) return t(`problem.${code}`);
+  const known = code && !DEVELOPER_CODES.includes(code) && `problem.${code}` in MESSAGES[state.lang];
+  if (known) return t(`problem.${code}`);
   return error.status >= 500 ? t("error.server") : t("error.generic");
 }

@@ -2,16 +2,17 @@
 // Pure: no DOM. A problem is [input id, i18n key]; the screens put the message under that input.
 
 import { PATTERNS } from "./contract.js";
+import { asciiDigits, parseUserDate } from "./dates.js";
 import { parseUserAmount, toCentimes } from "./money.js";
 
 /** Subscription codes are case-insensitive: the page shows and sends them upper-cased. */
-export const normaliseCode = (text) => String(text).trim().toUpperCase();
+export const normaliseCode = (text) => asciiDigits(text).trim().toUpperCase();
 
 export const isPaymentId = (text) => PATTERNS.paymentId.test(text || "");
 
 /** The consultation form: {code, number} as typed -> {code, number, problems}. */
 export function checkSearch({ code, number }) {
-  const values = { code: normaliseCode(code), number: String(number).trim() };
+  const values = { code: normaliseCode(code), number: asciiDigits(number).trim() };
   const problems = [];
   if (!values.code) problems.push(["subscription-code", "search.codeRequired"]);
   else if (!PATTERNS.subscriptionCode.test(values.code)) problems.push(["subscription-code", "search.codeInvalid"]);
@@ -23,14 +24,17 @@ export function checkSearch({ code, number }) {
 
 /** The results' filters as typed -> {filters (the request's), problems}. Empty fields filter nothing. */
 export function checkFilters({ issuer = "", from = "", to = "", min = "", max = "", text = "" }) {
-  const value = (typed) => String(typed).trim();
+  const value = (typed) => asciiDigits(typed).trim();
   const filters = {};
   const problems = [];
   const code = value(issuer).toUpperCase();
   if (code && !PATTERNS.issuerCode.test(code)) problems.push(["filter-issuer", "filters.badIssuer"]);
   else if (code) filters.issuer = code;
-  if (value(from)) filters.issued_from = value(from);
-  if (value(to)) filters.issued_to = value(to);
+  for (const [id, typed, key] of [["filter-from", from, "issued_from"], ["filter-to", to, "issued_to"]]) {
+    const day = parseUserDate(typed);
+    if (day === null) problems.push([id, "filters.badDate"]);
+    else if (day) filters[key] = day;
+  }
   if (filters.issued_from && filters.issued_to && filters.issued_from > filters.issued_to) {
     problems.push(["filter-to", "filters.badDates"]);
   }
@@ -49,7 +53,7 @@ export function checkFilters({ issuer = "", from = "", to = "", min = "", max = 
 
 /** The payer's details as typed -> {name, email, phone (trimmed), problems}. */
 export function checkPayer({ name, email, phone }) {
-  const values = { name: String(name).trim(), email: String(email).trim(), phone: String(phone).trim() };
+  const values = { name: String(name).trim(), email: String(email).trim(), phone: asciiDigits(phone).trim() };
   const problems = [];
   if (!values.name) problems.push(["payer-name", "payer.nameRequired"]);
   if (!values.email) problems.push(["payer-email", "payer.emailRequired"]);

@@ -10,6 +10,7 @@ import { landing } from "../status.js";
 import { problemText } from "../text.js";
 import { loadPage } from "./results.js";
 import { trackPayment } from "./tracking.js";
+import { openVerify } from "./verify.js";
 
 let openings = 0;
 
@@ -32,7 +33,8 @@ export async function openFromAddress({ focus = true } = {}) {
     state.code ||= session.get();
     return trackPayment(paymentId, { focus });
   }
-  const { view, page } = parseView(location.search);
+  const { view, page, code } = parseView(location.search);
+  if (view === "verify") return openVerify(code, { focus, replace: true });
   if (view === "search" || !known) {
     const code = state.code || session.get();
     if (code && !$("#subscription-code").value) $("#subscription-code").value = code;

@@ -5,7 +5,7 @@ import { $, el } from "../dom.js";
 import { registerScreen } from "../router.js";
 import { state } from "../state.js";
 import { failureReason, failureView } from "../status.js";
-import { bdi, fill, t } from "../text.js";
+import { bdi, fill, idText, t } from "../text.js";
 import { retryPayment } from "./tracking.js";
 
 /** The assistance's contacts, as the page's "Besoin d'aide ?" gives them (one place for the link and the number). */
@@ -41,7 +41,7 @@ function renderFailure() {
     $("#failure-reason").replaceChildren();
     $("#failure-code").replaceChildren();
   }
-  if (state.paymentId) fill($("#failure-payment-id"), "status.paymentId", { id: bdi(state.paymentId) });
+  if (state.paymentId) fill($("#failure-payment-id"), "status.paymentId", { id: idText(state.paymentId) });
   else $("#failure-payment-id").replaceChildren();
   $("#failure-retry").hidden = !view.retry;
 }

@@ -11,6 +11,7 @@ import { session, state } from "../state.js";
 import { afterCreation } from "../status.js";
 import { amountText, fill, formatDate, issuerText, money, problemText, t } from "../text.js";
 import { submitKey } from "../methods.js";
+import { rememberPayer } from "../receipts.js";
 import { checkPayer, isPaymentId } from "../validation.js";
 import { loadPage } from "./results.js";
 import { trackPayment } from "./tracking.js";
@@ -106,29 +107,42 @@ async function onPaymentSubmit(event) {
       return;
     }
     state.attempt = null;
-    await paymentCreated(payment, status);
+    await paymentCreated(payment, status, payer);
   });
 }
 
+// A payer's field the API refused: the input, and what the page says of it (not the API's general sentence).
+const PAYER_FIELDS = {
+  "payer.name": ["payer-name", "payer.nameInvalid"],
+  "payer.email": ["payer-email", "payer.emailInvalid"],
+  "payer.phone": ["payer-phone", "payer.phoneInvalid"],
+};
+
 function onPaymentError(error) {
   const problem = error instanceof HttpError ? error.problem : {};
-  const fields = { "payer.name": "payer-name", "payer.email": "payer-email", "payer.phone": "payer-phone" };
-  const problems = (problem.errors || [])
-    .filter((entry) => fields[entry.field])
-    .map((entry) => [fields[entry.field], problemText(error)]);
+  const problems = (Array.isArray(problem.errors) ? problem.errors : [])
+    .filter((entry) => PAYER_FIELDS[entry?.field])
+    .map((entry) => [PAYER_FIELDS[entry.field][0], t(PAYER_FIELDS[entry.field][1])]);
   if (problems.length && showFieldErrors(problems.slice(0, 1))) return;
   if (problem.code === "INVOICE_NOT_PAYABLE") {
     const named = JSON.stringify(problem.errors || []);
+    const before = state.selection.size;
     for (const id of [...state.selection.keys()]) if (named.includes(id)) state.selection.delete(id);
     renderPayment();
+    if (state.selection.size < before) {
+      alertError(`${problemText(error)} ${t("payment.removed")}`);
+      return;
+    }
   }
   alertError(problemText(error));
 }
 
-async function paymentCreated(payment, status) {
+async function paymentCreated(payment, status, payer) {
   state.payment = payment;
   state.paymentId = payment.payment_id;
   session.set(state.code);
+  // Its receipt names the payer, in this tab only: the API gives the payer's details back to nobody.
+  if (isPaymentId(payment.payment_id)) session.savePayers(rememberPayer(session.loadPayers(), payment.payment_id, payer.name));
   if (isPaymentId(payment.payment_id)) showPaymentUrl(payment.payment_id);
   const next = afterCreation(payment);
   if (next === "redirect") {

@@ -5,7 +5,7 @@ import { groupReference } from "../methods.js";
 import { registerScreen, show } from "../router.js";
 import { state } from "../state.js";
 import { referenceKind } from "../status.js";
-import { amountText, bdi, fill, formatInstant, t } from "../text.js";
+import { amountText, fill, formatInstant, idText, t } from "../text.js";
 import { cancelPayment, trackPayment } from "./tracking.js";
 
 function renderReference() {
@@ -23,7 +23,7 @@ function renderReference() {
   $("#reference-expiry span").textContent = t("reference.expires", formatInstant(reference.expires_at || payment.expires_at));
   $("#reference-steps").replaceChildren(...t(`reference.steps.${kind}`).map((step) => el("li", {}, step)));
   // The payment id is not a reference to type: shown apart, as the number to give support.
-  fill($("#reference-payment-id"), "reference.support", { id: bdi(payment.payment_id || state.paymentId || "") });
+  fill($("#reference-payment-id"), "reference.support", { id: idText(payment.payment_id || state.paymentId || "") });
   $("#copy-feedback").textContent = "";
 }
 
@@ -56,8 +56,18 @@ export function wireReference() {
   registerScreen("reference", renderReference);
   $("#reference-copy").addEventListener("click", copyReference);
   $("#reference-check").addEventListener("click", () => trackPayment(state.paymentId));
-  $("#reference-cancel").addEventListener("click", async () => {
-    if (!window.confirm(t("reference.cancelConfirm"))) return;
+  // The question in a dialog whose buttons say what they do: the browser's confirm() would answer it with
+  // "OK / Annuler", where « Annuler » means keeping the reference.
+  const dialog = $("#cancel-dialog");
+  $("#reference-cancel").addEventListener("click", () => {
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+  dialog.addEventListener("close", async () => {
+    if (dialog.returnValue !== "cancel") {
+      $("#reference-cancel").focus();
+      return;
+    }
     if (await cancelPayment($("#screen-reference"))) {
       state.failureKind = "CANCELLED";
       show("failure");

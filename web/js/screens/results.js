@@ -10,7 +10,7 @@ import { PAGE_SIZE, searchBody } from "../requests.js";
 import { MAX_SELECTED, isOverdue, isoToday, pageCount, selectPage, selectionFull } from "../selection.js";
 import { busy, onBusyEnd, registerScreen, show, syncUrl } from "../router.js";
 import { state } from "../state.js";
-import { fill, formatDate, formatInstant, amountText, bdi, issuerText, money, problemText, t } from "../text.js";
+import { fill, formatDate, formatInstant, amountText, bdi, issuerText, money, plural, problemText, t } from "../text.js";
 import { checkFilters } from "../validation.js";
 
 /** Fetches page `index` of the current search (state.cursors[index]) into the state; returns its invoices. */
@@ -88,7 +88,7 @@ function renderResults() {
   const active = [f.issuer, f.issued_from || f.issued_to, f.min_amount || f.max_amount, f.text].filter(Boolean).length;
   const badge = $("#filters-active");
   badge.hidden = active === 0;
-  badge.textContent = t("filters.active", { n: active });
+  badge.textContent = plural("filters.active", active);
   syncSelection();
 }
 
@@ -124,7 +124,8 @@ function invoiceRow(invoice) {
         el("input", { type: "checkbox", id, class: "invoice-check", "data-invoice-id": invoice.invoice_id }),
         el("label", { for: id, dir: "ltr" }, invoice.invoice_number),
       ),
-      el("span", { class: "description" }, invoice.description || ""),
+      // An issuer's description is French (or Latin) text: isolated, so that an Arabic page keeps its punctuation in place.
+      el("span", { class: "description", dir: "auto" }, invoice.description || ""),
     ),
     cell("col.issuer", el("bdi", {}, invoice.issuer.name, " ", el("span", { class: "muted" }, `(${invoice.issuer.code})`))),
     cell("col.date", formatDate(invoice.issue_date)),

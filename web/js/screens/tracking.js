@@ -8,7 +8,7 @@ import { alertError } from "../feedback.js";
 import { busy, registerScreen, render, show } from "../router.js";
 import { POLL_LIMIT_MS, POLL_MS, state } from "../state.js";
 import { changeMethodOffered, paymentScreen, readError, selectionOf, statusView } from "../status.js";
-import { bdi, fill, problemText, t } from "../text.js";
+import { fill, idText, problemText, t } from "../text.js";
 import { showPaymentAgain } from "./payment.js";
 import { searchAgain } from "./search.js";
 
@@ -66,7 +66,7 @@ function renderStatus() {
   const message = $("#status-message");
   message.classList.toggle("is-busy", view.busy);
   message.textContent = view.messageKey ? t(view.messageKey) : "";
-  fill($("#status-payment-id"), "status.paymentId", { id: bdi(state.paymentId || "") });
+  fill($("#status-payment-id"), "status.paymentId", { id: idText(state.paymentId || "") });
   const known = selectionOf(state.payment, state.selection.keys()) ? state.selection.size : 0;
   const change = changeMethodOffered(state.statusView, known);
   $("#status-actions").hidden = !view.actions && !change;
