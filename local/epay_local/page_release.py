@@ -122,11 +122,12 @@ _REFERENCE = re.compile(r"""(?P<attribute>\b(?:src|href))="(?P<path>[^"]*)\"""")
 
 def rewrite_index(html: str, prefix: str, files: Mapping[str, bytes]) -> str:
     """index.html with every reference to one of the release's files made to point under `prefix`; anything else
-    (fragments, data: and https: URLs, tel: links) untouched. A reference to a file of no release is refused."""
+    (fragments, query-only links to the page itself such as `?view=verify`, data: and https: URLs, tel: links)
+    untouched. A reference to a file of no release is refused."""
 
     def moved(found: re.Match[str]) -> str:
         path = found["path"]
-        if not path or path.startswith(("#", "/")) or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", path):
+        if not path or path.startswith(("#", "/", "?")) or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", path):
             return found[0]
         name = path.removeprefix("./")
         if name not in files:

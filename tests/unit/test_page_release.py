@@ -31,6 +31,7 @@ INDEX_HTML = """<!doctype html>
 </head><body>
 <a href="#main">skip</a><svg><use href="#i-ok"/></svg>
 <a href="https://www.portnet.ma/reclamation">help</a> <a href="tel:+212520473100">call</a>
+<a href="?view=verify">verify a receipt</a>
 </body></html>
 """
 
@@ -98,6 +99,7 @@ def test_index_html_names_the_release_s_files_and_leaves_every_other_link_alone(
         'href="#i-ok"',
         'href="https://www.portnet.ma/reclamation"',
         'href="tel:+212520473100"',
+        'href="?view=verify"',
     ):
         assert untouched in html
     assert html.count("assets/") == 3
