@@ -304,3 +304,32 @@ def test_a_first_miss_reads_the_same_whether_the_code_exists_or_not(code):
     assert len(reader.reads) == 3
     (counts,) = limiter.counter.counts.values()
     assert counts["misses"] == 2
+
+
+# -- difficulty -----------------------------------------------------------------------------------------------------
+
+
+def test_each_proof_redeemed_this_hour_doubles_the_address_s_next_challenge_up_to_the_ceiling():
+    service = lookup(max_number=1000)
+    spend_the_budget(service)
+    sizes = []
+    for _ in range(3):
+        challenge = problem_body(challenged(service))["challenge"]
+        sizes.append(challenge["maxNumber"])
+        search(service, proof=solve(challenge))
+        spend_the_budget(service, PER_PROOF - 1)
+    assert sizes == [1000, 2000, 4000]
+    capped = LookupChallenge(CHALLENGE_KEY, ProofRecords(), 1000, TTL, ceiling=3000)
+    assert [capped.size(proofs) for proofs in range(4)] == [1000, 2000, 3000, 3000]
+
+
+def test_a_new_hour_starts_again_from_the_first_challenge_s_size():
+    service = lookup(max_number=1000)
+    spend_the_budget(service)
+    search(service, proof=solve(problem_body(challenged(service))["challenge"]))
+    spend_the_budget(service, PER_PROOF - 1)
+    assert problem_body(challenged(service))["challenge"]["maxNumber"] == 2000
+    later = NOW + 3600
+    for index in range(MISSES):
+        assert search(service, f"ZX{index:02d}", at=later).items == []
+    assert problem_body(challenged(service, at=later))["challenge"]["maxNumber"] == 1000

@@ -45,13 +45,21 @@ class LookupChallenge:
     key: bytes
     ledger: ProofLedger
     max_number: int
+    """`maxNumber` of an address's first challenge in an hour; each proof it redeemed since doubles the next one's."""
     ttl_seconds: int = 600
+    ceiling: int = 10_000_000
+    """No challenge's `maxNumber` goes beyond it (a phone's minutes: a payer is slowed down, never locked out)."""
 
-    def issue(self, now: int) -> dict[str, Any]:
-        """A fresh challenge, as ALTCHA's library makes it, expiring `ttl_seconds` from `now`."""
+    def size(self, proofs: int) -> int:
+        """`maxNumber` of the challenge after `proofs` proofs redeemed by the address this hour."""
+        return min(self.max_number << min(proofs, 40), max(self.ceiling, self.max_number))
+
+    def issue(self, now: int, proofs: int = 0) -> dict[str, Any]:
+        """A fresh challenge, as ALTCHA's library makes it, expiring `ttl_seconds` from `now`; `proofs`: those the
+        address redeemed this hour (docs/reliability.md, "The lookup challenge": why it doubles)."""
         expires = datetime.datetime.fromtimestamp(now + self.ttl_seconds, tz=datetime.UTC)
         made = create_challenge(
-            ChallengeOptions(algorithm=ALGORITHM, max_number=self.max_number, hmac_key=self.key, expires=expires)
+            ChallengeOptions(algorithm=ALGORITHM, max_number=self.size(proofs), hmac_key=self.key, expires=expires)
         )
         return dict(made.to_dict())
 

@@ -229,9 +229,9 @@ class LookupSettings(EnvironmentSettings):
     lookup_misses_per_hour: int = Field(default=20, alias="EPAY_LOOKUP_MISSES_PER_HOUR", ge=1, le=1_000_000)
     cursor_ttl_seconds: int = Field(default=1800, alias="EPAY_CURSOR_TTL_SECONDS", ge=60, le=86_400)
     # api.md §8, docs/reliability.md "The lookup challenge": what a proof costs the solver and what it buys.
-    lookup_misses_per_proof: int = Field(default=5, alias="EPAY_LOOKUP_MISSES_PER_PROOF", ge=1, le=1000)
+    lookup_misses_per_proof: int = Field(default=1, alias="EPAY_LOOKUP_MISSES_PER_PROOF", ge=1, le=1000)
     lookup_challenge_max_number: int = Field(
-        default=200_000, alias="EPAY_LOOKUP_CHALLENGE_MAX_NUMBER", ge=1000, le=10_000_000
+        default=100_000, alias="EPAY_LOOKUP_CHALLENGE_MAX_NUMBER", ge=1000, le=10_000_000
     )
     lookup_challenge_ttl_seconds: int = Field(default=600, alias="EPAY_LOOKUP_CHALLENGE_TTL_SECONDS", ge=60, le=3600)
 

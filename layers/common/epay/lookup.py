@@ -70,7 +70,7 @@ class InvoiceLookup:
         except MissBudgetSpent as spent:
             assert self.challenge is not None  # the limiter only raises it when misses_per_proof is set
             logger.info("lookup challenged", extra={"proof_sent": request.proof is not None})
-            raise errors.challenge_required(self.challenge.issue(now)) from spent
+            raise errors.challenge_required(self.challenge.issue(now, spent.proofs)) from spent
         criteria = criteria_from(request)
         binding = criteria.binding()
         after = None

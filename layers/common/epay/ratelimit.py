@@ -37,6 +37,11 @@ GRANTS = "grants"
 class MissBudgetSpent(Exception):
     """The address spent its miss budget, and a proof of work would buy it more (`misses_per_proof`)."""
 
+    def __init__(self, proofs: int) -> None:
+        super().__init__("miss budget spent")
+        self.proofs = proofs
+        """Proofs the address already redeemed this hour: the next challenge is harder for each (epay.challenge)."""
+
 
 class HitCounter(Protocol):
     def count_hit(self, counter: str, fields: list[str], expires_at: int) -> dict[str, int]:  # pragma: no cover
@@ -98,7 +103,7 @@ class RateLimiter:
                 raise rate_limited(max(1, MINUTE - now % MINUTE))
             budget = self.miss_limit + counts.get(GRANTS, 0) * self.misses_per_proof
             if counts.get(MISSES, 0) >= budget:
-                raise MissBudgetSpent
+                raise MissBudgetSpent(counts.get(GRANTS, 0))
             return
         if self.miss_limit is not None and counts.get(MISSES, 0) >= self.miss_limit:
             raise rate_limited(max(1, hour_end - now))
