@@ -21,11 +21,15 @@ import hashlib
 import json
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
-# ALTCHA's v1 proof of work (the contract's `algorithm`, `challenge`, `salt`, `signature`, `maxNumber`), from its
-# module: the package's top level re-exports it under `_v1` names that mypy does not see as exported.
-from altcha.v1 import ChallengeOptions, Payload, create_challenge, verify_solution
+if TYPE_CHECKING:
+    from altcha.v1 import Payload
+
+# ALTCHA's v1 proof of work (the contract's `algorithm`, `challenge`, `salt`, `signature`, `maxNumber`) comes from its
+# module `altcha.v1` (the package's top level re-exports it under `_v1` names mypy does not see as exported). It is
+# imported on first use: importing the package costs about 35 ms of CPU (its v2 module), which a cold start of the
+# lookup should not pay for the rare challenged request.
 
 ALGORITHM: Final[Literal["SHA-256"]] = "SHA-256"
 PROOF_PREFIX = "proof#"
@@ -57,6 +61,8 @@ class LookupChallenge:
     def issue(self, now: int, proofs: int = 0) -> dict[str, Any]:
         """A fresh challenge, as ALTCHA's library makes it, expiring `ttl_seconds` from `now`; `proofs`: those the
         address redeemed this hour (docs/reliability.md, "The lookup challenge": why it doubles)."""
+        from altcha.v1 import ChallengeOptions, create_challenge
+
         expires = datetime.datetime.fromtimestamp(now + self.ttl_seconds, tz=datetime.UTC)
         made = create_challenge(
             ChallengeOptions(algorithm=ALGORITHM, max_number=self.size(proofs), hmac_key=self.key, expires=expires)
@@ -72,6 +78,8 @@ class LookupChallenge:
         expires = _expiry(payload.salt)
         if expires is None or expires < now:
             return False
+        from altcha.v1 import verify_solution
+
         verified, _ = verify_solution(payload, self.key, check_expires=False)
         if not verified:
             return False
@@ -94,6 +102,8 @@ def _payload(proof: str) -> Payload | None:
     number = decoded.get("number")
     if not isinstance(number, int) or isinstance(number, bool) or number < 0:
         return None
+    from altcha.v1 import Payload
+
     return (
         Payload(ALGORITHM, decoded["challenge"], number, decoded["salt"], decoded["signature"])
         if decoded["algorithm"] == ALGORITHM
