@@ -14,6 +14,9 @@ const request = (...args) => {
 export const searchInvoices = (body) =>
   withChallenge((extra) => request("POST", "/v1/invoices/search", { body: { ...body, ...extra } }));
 
+/** The lookup for what the payer did not ask for (the background count): a challenge is not solved for it. */
+export const searchInvoicesUnchallenged = (body) => request("POST", "/v1/invoices/search", { body });
+
 export const createPayment = (body, idempotencyKey) =>
   request("POST", "/v1/payments", { body, headers: { "Idempotency-Key": idempotencyKey } });
 
