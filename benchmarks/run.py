@@ -19,7 +19,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import cold_start, dynamodb_work, overhead, package_size, receipt_cold_start, scale
+from benchmarks import challenge, cold_start, dynamodb_work, overhead, package_size, receipt_cold_start, scale
 from benchmarks.common import (
     DISCARD,
     MISSED,
@@ -178,6 +178,11 @@ METHOD = """\
    parameters, body decode, one log line, answer encode) alternate on the same client and event.
 5. **Package size** (`benchmarks/package_size.py`): `sam build` into a temporary directory; sizes unzipped and
    zipped (deflate).
+7. **The lookup challenge** (`benchmarks/challenge.py`): the server's CPU (`process_time`) to issue a challenge and
+   to verify a proof (before its DynamoDB put); ALTCHA's Python solver on one core, its hash rate measured on a
+   challenge whose answer is `maxNumber` itself (a full sweep); and Debian's Chromium running the page's own module
+   (web/js/challenge.js, the vendored ALTCHA solver in Web Workers) on challenges of the first size, with the page's
+   worker count and with one worker. docs/reliability.md's enumeration arithmetic uses these figures.
 """
 
 
@@ -292,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     receipts = _run(receipt_cold_start.TITLE, lambda: receipt_cold_start.measure(reps=reps))
-    sections = [cold, calls, growth, warm, sizes, receipts]
+    challenges = _run(challenge.TITLE, lambda: challenge.measure(reps=5 if options.quick else 15))
+    sections = [cold, calls, growth, warm, sizes, receipts, challenges]
     text = document(sections, cost(calls, warm, growth), time.time() - started, options.quick)
     options.output.write_text(text + "\n", encoding="utf-8")
     print("\n".join(table(sections)))

@@ -37,6 +37,7 @@ TEST_ENVIRONMENT = {
     "EPAY_RATE_LIMIT_TABLE": "epay-test-rate-limits",
     "EPAY_IDEMPOTENCY_TABLE": "epay-test-idempotency",
     "EPAY_CURSOR_SECRET": "test-cursor-secret-0123456789abcdef",
+    "EPAY_CHALLENGE_SECRET": "test-challenge-secret-0123456789abcdef",
     "EPAY_INVOICE_ID_KEY": INVOICE_ID_KEY,
     "EPAY_CMI_STORE_KEY": "test-cmi-store-key",
     "EPAY_M2T_SECRET": "test-m2t-secret",

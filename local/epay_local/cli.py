@@ -34,6 +34,7 @@ def local_environment(host: str, port: int) -> dict[str, str]:
         "EPAY_PUBLIC_API_URL": base,
         "EPAY_FRONTEND_URL": f"{base}/",
         "EPAY_CURSOR_SECRET": secrets.token_urlsafe(32),
+        "EPAY_CHALLENGE_SECRET": secrets.token_urlsafe(32),
         # Only the loader uses it. A new key at each start suits the embedded DynamoDB, which starts empty; with
         # EPAY_DYNAMODB_ENDPOINT, set it to keep one across restarts (the loader refuses another key's table).
         "EPAY_INVOICE_ID_KEY": secrets.token_urlsafe(32),

@@ -88,7 +88,10 @@ def test_the_callback_function_cannot_touch_rate_limits_or_idempotency_records()
 
 
 def test_the_lookup_cannot_write_payments_or_read_gateway_secrets():
-    policies = _policy_text("ListInvoicesFunction")
+    # Its one PutItem records redeemed lookup proofs in the rate-limit table, under their prefix only (api.md §8).
+    policies = _policy_text("ListInvoicesFunction").replace(
+        '"Sid": "RecordRedeemedProofs", "Effect": "Allow", "Action": ["dynamodb:PutItem"]', ""
+    )
     for forbidden in (
         "PutItem",
         "TransactWrite",
@@ -183,6 +186,13 @@ def test_the_public_reads_only_query_the_unpaid_indexes_get_receipts_and_payment
             "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["RECEIPT#*", "PAYMENT#*"]}},
         },
         {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}},
+        {
+            "Sid": "RecordRedeemedProofs",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem"],
+            "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]},
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["proof#*"]}},
+        },
     ]
 
 
@@ -508,6 +518,9 @@ HANDLERS = {name: RESOURCES[name]["Properties"]["Handler"].rsplit(".", 1)[0] for
 TUNABLE_PARAMETERS = {
     "EPAY_LOOKUP_LIMIT_PER_MINUTE": "LookupLimitPerMinute",
     "EPAY_LOOKUP_MISSES_PER_HOUR": "LookupMissesPerHour",
+    "EPAY_LOOKUP_MISSES_PER_PROOF": "LookupMissesPerProof",
+    "EPAY_LOOKUP_CHALLENGE_MAX_NUMBER": "LookupChallengeMaxNumber",
+    "EPAY_LOOKUP_CHALLENGE_TTL_SECONDS": "LookupChallengeTtlSeconds",
     "EPAY_PAYMENT_LIMIT_PER_MINUTE": "PaymentLimitPerMinute",
     "EPAY_PAYMENT_MISSES_PER_HOUR": "PaymentMissesPerHour",
     "EPAY_HOLD_SECONDS": "HoldSeconds",

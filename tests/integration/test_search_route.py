@@ -6,6 +6,7 @@ import pytest
 
 import list_invoices_handler as handler
 from epay.invoices import InvoiceStatus
+from tests.support.altcha_solver import solve
 from tests.support.factories import FakeLambdaContext, an_invoice, http_event, many_invoices, put_hold, response_json
 
 NOW = 1_795_000_000
@@ -205,7 +206,8 @@ def test_the_limit_per_address_answers_429_with_retry_after(loaded, monkeypatch)
     assert search({"subscription_code": "AB12"}, source_ip="198.51.100.8")["statusCode"] == 200
 
 
-def test_an_address_that_keeps_finding_nothing_is_refused_every_lookup_until_the_hour_ends(loaded, monkeypatch):
+def test_an_address_that_keeps_finding_nothing_is_challenged_on_every_lookup_whatever_the_code(loaded, monkeypatch):
+    # api.md §8 (v1.1): past the miss budget a challenge, no longer a refusal until the hour ends.
     monkeypatch.setenv("EPAY_LOOKUP_MISSES_PER_HOUR", "3")
     from epay import runtime
 
@@ -213,12 +215,53 @@ def test_an_address_that_keeps_finding_nothing_is_refused_every_lookup_until_the
     loaded(an_invoice("AB12"), an_invoice("NUL0", status=InvoiceStatus.PAID))
     misses = [search({"subscription_code": code}, source_ip="198.51.100.9") for code in ("ZZ91", "NUL0", "ZZ93")]
     assert [miss["statusCode"] for miss in misses] == [200, 200, 200]
-    # Past the budget even a code with unpaid invoices is refused: the refusal says nothing about codes.
+    # Past the budget even a code with unpaid invoices is challenged: the challenge says nothing about codes.
     refused = search({"subscription_code": "AB12"}, source_ip="198.51.100.9")
     assert refused["statusCode"] == 429
-    assert response_json(refused)["code"] == "RATE_LIMITED"
-    assert 1 <= int(refused["headers"]["Retry-After"]) <= 3600
+    assert refused["headers"]["Content-Type"] == "application/problem+json"
+    assert response_json(refused)["code"] == "CHALLENGE_REQUIRED"
+    assert "Retry-After" not in refused["headers"]
     assert search({"subscription_code": "AB12"}, source_ip="198.51.100.10")["statusCode"] == 200
+
+
+def challenge_after_misses(monkeypatch, address, misses_per_proof="2"):
+    monkeypatch.setenv("EPAY_LOOKUP_MISSES_PER_HOUR", "1")
+    monkeypatch.setenv("EPAY_LOOKUP_MISSES_PER_PROOF", misses_per_proof)
+    monkeypatch.setenv("EPAY_LOOKUP_CHALLENGE_MAX_NUMBER", "5000")
+    from epay import runtime
+
+    runtime.reset()
+    assert search({"subscription_code": "ZZ91"}, source_ip=address)["statusCode"] == 200
+    refused = search({"subscription_code": "ZZ92"}, source_ip=address)
+    assert refused["statusCode"] == 429
+    return response_json(refused)["challenge"]
+
+
+def test_a_solved_challenge_is_accepted_once_then_its_proof_is_no_proof(loaded, monkeypatch, dynamodb):
+    loaded(an_invoice("AB12"))
+    address = "198.51.100.20"
+    challenge = challenge_after_misses(monkeypatch, address)
+    assert set(challenge) == {"algorithm", "challenge", "maxNumber", "salt", "signature"}
+    proof = solve(challenge)
+    assert search({"subscription_code": "ZZ93", "proof": proof}, source_ip=address)["statusCode"] == 200
+    assert search({"subscription_code": "ZZ94"}, source_ip=address)["statusCode"] == 200
+    reused = search({"subscription_code": "AB12", "proof": proof}, source_ip=address)
+    assert (reused["statusCode"], response_json(reused)["code"]) == (429, "CHALLENGE_REQUIRED")
+    # The record of the redeemed proof expires by TTL (the rate-limit table's `expires_at`) with its challenge.
+    items = dynamodb.scan(TableName="epay-test-rate-limits")["Items"]
+    (record,) = [item for item in items if item["pk"]["S"].startswith("proof#")]
+    expires = int(challenge["salt"].split("expires=")[1].split("&")[0])
+    assert int(record["expires_at"]["N"]) == expires + 60
+    assert challenge["challenge"] not in record["pk"]["S"]
+
+
+def test_a_forged_proof_counts_as_no_proof(loaded, monkeypatch):
+    loaded(an_invoice("AB12"))
+    address = "198.51.100.21"
+    challenge = challenge_after_misses(monkeypatch, address)
+    forged = solve({**challenge, "signature": "0" * 64})
+    refused = search({"subscription_code": "AB12", "proof": forged}, source_ip=address)
+    assert (refused["statusCode"], response_json(refused)["code"]) == (429, "CHALLENGE_REQUIRED")
 
 
 def dynamodb_calls():

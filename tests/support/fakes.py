@@ -342,3 +342,16 @@ def in_memory_stores() -> tuple[InMemoryInvoices, InMemoryPayments]:
     """An invoice store and a payment store sharing their invoices, as the two ports share one table."""
     invoices = InMemoryInvoices()
     return invoices, InMemoryPayments(invoices)
+
+
+@dataclass
+class ProofRecords:
+    """`ProofLedger` (`epay.challenge`) over a dict: the records of redeemed proofs, with their expiry."""
+
+    records: dict[str, int] = field(default_factory=dict)
+
+    def claim_once(self, key: str, expires_at: int) -> bool:
+        if key in self.records:
+            return False
+        self.records[key] = expires_at
+        return True

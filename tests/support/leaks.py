@@ -15,6 +15,7 @@ from pathlib import Path
 # The keys the end-to-end servers are started with, so their logs can be checked for them too.
 SERVE_SECRETS = {
     "EPAY_CURSOR_SECRET": "serve-cursor-secret-5b0e9c1d7a",
+    "EPAY_CHALLENGE_SECRET": "serve-challenge-secret-7c2e4a9b1d",
     "EPAY_INVOICE_ID_KEY": "serve-invoice-id-key-4d9e2a7c0b13f58e6a",
     "EPAY_CMI_STORE_KEY": "serve-cmi-store-key-8f3a",
     "EPAY_M2T_SECRET": "serve-m2t-secret-2c7d",

@@ -106,6 +106,7 @@ def test_field_messages_are_lower_case_phrases():
 
 FACTORY_ARGUMENTS = {
     "rate_limited": (42,),
+    "challenge_required": ({"algorithm": "SHA-256"},),
     "payload_too_large": (16384,),
     "unsupported_method": ("CMI", "TASHILAT"),
     "invoice_not_payable": (["INV-1"],),

@@ -1,6 +1,7 @@
 // The API calls the page makes (docs/api.md). The base URL is config.js's, read at the first call.
 
 import { createClient } from "./api.js";
+import { withChallenge } from "./challenge.js";
 import { receiptPath } from "./receipts.js";
 
 let client = null;
@@ -9,7 +10,12 @@ const request = (...args) => {
   return client(...args);
 };
 
-export const searchInvoices = (body) => request("POST", "/v1/invoices/search", { body });
+/** The lookup; a challenge past the miss budget (api.md §8) is solved and the search sent again with its proof. */
+export const searchInvoices = (body) =>
+  withChallenge((extra) => request("POST", "/v1/invoices/search", { body: { ...body, ...extra } }));
+
+/** The lookup for what the payer did not ask for (the background count): a challenge is not solved for it. */
+export const searchInvoicesUnchallenged = (body) => request("POST", "/v1/invoices/search", { body });
 
 export const createPayment = (body, idempotencyKey) =>
   request("POST", "/v1/payments", { body, headers: { "Idempotency-Key": idempotencyKey } });

@@ -228,6 +228,12 @@ class LookupSettings(EnvironmentSettings):
     lookup_limit_per_minute: int = Field(default=60, alias="EPAY_LOOKUP_LIMIT_PER_MINUTE", ge=1, le=100_000)
     lookup_misses_per_hour: int = Field(default=20, alias="EPAY_LOOKUP_MISSES_PER_HOUR", ge=1, le=1_000_000)
     cursor_ttl_seconds: int = Field(default=1800, alias="EPAY_CURSOR_TTL_SECONDS", ge=60, le=86_400)
+    # api.md §8, docs/reliability.md "The lookup challenge": what a proof costs the solver and what it buys.
+    lookup_misses_per_proof: int = Field(default=1, alias="EPAY_LOOKUP_MISSES_PER_PROOF", ge=1, le=1000)
+    lookup_challenge_max_number: int = Field(
+        default=100_000, alias="EPAY_LOOKUP_CHALLENGE_MAX_NUMBER", ge=1000, le=10_000_000
+    )
+    lookup_challenge_ttl_seconds: int = Field(default=600, alias="EPAY_LOOKUP_CHALLENGE_TTL_SECONDS", ge=60, le=3600)
 
 
 class GatewaySettings(EnvironmentSettings):
@@ -368,6 +374,8 @@ M2T_SECRET = Secret("EPAY_M2T_SECRET", "EPAY_M2T_SECRET_ID")
 FATOURATI_SECRET = Secret("EPAY_FATOURATI_SECRET", "EPAY_FATOURATI_SECRET_ID")
 CMI_API_PASSWORD = Secret("EPAY_CMI_API_PASSWORD", "EPAY_CMI_API_PASSWORD_ID")
 INVOICE_ID_KEY = Secret("EPAY_INVOICE_ID_KEY", "EPAY_INVOICE_ID_KEY_ID")
+# Signs the lookup's ALTCHA challenges (epay.challenge).
+CHALLENGE_SECRET = Secret("EPAY_CHALLENGE_SECRET", "EPAY_CHALLENGE_SECRET_ID")
 # What CloudFront adds to every request it sends the API (epay.edge); deployed it is required, locally there is none.
 ORIGIN_SECRET = Secret("EPAY_ORIGIN_SECRET", "EPAY_ORIGIN_SECRET_ID", required_locally=False)
 

@@ -111,7 +111,8 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
         "Receipt not available",
         "Le reçu n'est disponible que pour un paiement réglé.",
     ),
-    # -- api.md §8 (v1.1): in the contract, not raised yet --------------------------------------------------------
+    # -- api.md §8 (v1.1) -----------------------------------------------------------------------------------------
+    # The lookup past its miss budget; the problem carries `challenge` (epay.challenge).
     "CHALLENGE_REQUIRED": ErrorSpec(
         429,
         "Proof of work required",

@@ -31,6 +31,8 @@ class DomainError(Exception):
     detail: str
     errors: list[FieldError] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, object] = field(default_factory=dict)
+    """RFC 9457 extension members the problem carries besides its own (say, `challenge`)."""
 
     def __str__(self) -> str:
         return f"{self.code}: {self.title}"
@@ -75,6 +77,13 @@ def invalid_cursor() -> DomainError:
 
 def rate_limited(retry_after_seconds: int) -> DomainError:
     return DomainError.of("RATE_LIMITED", retry_after=retry_after_seconds, seconds=retry_after_seconds)
+
+
+def challenge_required(challenge: dict[str, object]) -> DomainError:
+    """Past the lookup's miss budget (api.md §8): the ALTCHA challenge whose proof buys a fresh budget."""
+    refusal = DomainError.of("CHALLENGE_REQUIRED")
+    refusal.extensions["challenge"] = challenge
+    return refusal
 
 
 def payload_too_large(limit_bytes: int) -> DomainError:

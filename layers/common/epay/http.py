@@ -57,7 +57,7 @@ def problem_body(error: DomainError) -> dict[str, Any]:
     }
     if error.errors:
         body["errors"] = [{"field": item.field, "message": item.message} for item in error.errors]
-    return body
+    return {**body, **{name: value for name, value in error.extensions.items() if name not in body}}
 
 
 def problem_response(error: DomainError) -> Response[Any]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from epay import errors
+from epay.challenge import LookupChallenge
 from epay.clock import iso_instant
 from epay.cursor import CursorCodec, InvalidCursor
 from epay.invoices import Invoice, SearchCriteria, UnpaidInvoiceReader, find_unpaid
 from epay.money import Money
 from epay.observability import logger
-from epay.ratelimit import RateLimiter
+from epay.ratelimit import MissBudgetSpent, RateLimiter
 from epay.schemas import InvoiceOut, IssuerOut, SearchRequest, SearchResponse
 from epay.subscription import code_fingerprint
 
@@ -53,11 +54,23 @@ class InvoiceLookup:
     reader: UnpaidInvoiceReader
     cursors: CursorCodec
     limiter: RateLimiter
+    challenge: LookupChallenge | None = None
+    """Past the miss budget: `CHALLENGE_REQUIRED` with a challenge (api.md §8); None: `RATE_LIMITED` for the hour."""
 
     def search(self, request: SearchRequest, client_address: str, now: int) -> SearchResponse:
         """One page of the code's unpaid invoices. The request is charged to the caller's budgets before anything
-        is read, so a refused lookup costs no invoice read; a first page that found nothing is then a miss."""
-        self.limiter.charge(client_address, now)
+        is read, so a refused lookup costs no invoice read; a first page that found nothing is then a miss, unless
+        its filters or invoice number hid the code's unpaid invoices (api.md §8: only an unknown code, or a code
+        with nothing unpaid, is a miss, and those two are one case: no invoice to read)."""
+        redeemed = (
+            request.proof is not None and self.challenge is not None and self.challenge.redeem(request.proof, now)
+        )
+        try:
+            self.limiter.charge(client_address, now, redeemed_proof=redeemed)
+        except MissBudgetSpent as spent:
+            assert self.challenge is not None  # the limiter only raises it when misses_per_proof is set
+            logger.info("lookup challenged", extra={"proof_sent": request.proof is not None})
+            raise errors.challenge_required(self.challenge.issue(now, spent.proofs)) from spent
         criteria = criteria_from(request)
         binding = criteria.binding()
         after = None
@@ -67,7 +80,7 @@ class InvoiceLookup:
             except InvalidCursor as error:
                 raise errors.invalid_cursor() from error
         page = find_unpaid(self.reader, criteria, after, request.page_size)
-        if not page.invoices and after is None:
+        if not page.invoices and after is None and not self._has_unpaid(criteria):
             self.limiter.record_miss(client_address, now)
         logger.info(
             "invoices listed",
@@ -83,3 +96,11 @@ class InvoiceLookup:
             items=[invoice_out(invoice, now) for invoice in page.invoices],
             next_cursor=self.cursors.encode(page.last, binding, now) if page.last else None,
         )
+
+    def _has_unpaid(self, criteria: SearchCriteria) -> bool:
+        """Whether a search that found nothing only did so because of its filters: one more read of one item, and
+        only for a filtered search that found nothing (an unfiltered one has read the answer already)."""
+        everything = SearchCriteria(criteria.subscription_code)
+        if criteria == everything:
+            return False
+        return bool(find_unpaid(self.reader, everything, None, 1).invoices)

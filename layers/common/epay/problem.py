@@ -6,7 +6,9 @@ request and response models of `epay.schemas`.
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Any
+
+from pydantic import BaseModel, Field
 
 
 class ProblemFieldError(BaseModel):
@@ -23,3 +25,10 @@ class Problem(BaseModel):
     detail: str
     code: str
     errors: list[ProblemFieldError] | None = None
+    challenge: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "429 CHALLENGE_REQUIRED only (api.md §8): the ALTCHA challenge (algorithm, challenge, maxNumber, salt, "
+            "signature); send the search again with `proof`, the base64 ALTCHA payload solving it."
+        ),
+    )

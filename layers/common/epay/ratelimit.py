@@ -12,6 +12,11 @@ Two budgets share one counter item per address and hour (one `UpdateItem` per re
 
 Lookups are charged before they read anything (`charge`), so a refused lookup costs no invoice read; one that found
 nothing then records its miss (`record_miss`: a second, small `UpdateItem`, only then).
+
+With `misses_per_proof` (the lookup, api.md §8), a spent miss budget is not a wait: `charge` raises
+`MissBudgetSpent` (the lookup answers `429 CHALLENGE_REQUIRED`), and each redeemed proof (`epay.challenge`) adds
+`misses_per_proof` misses to the address's budget for the rest of the hour: the item's `grants` field, counted by
+the same `UpdateItem` that charges the request. The budget of an hour is `miss_limit + grants * misses_per_proof`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,16 @@ from epay.errors import rate_limited
 MINUTE = 60
 HOUR = 3600
 MISSES = "misses"
+GRANTS = "grants"
+
+
+class MissBudgetSpent(Exception):
+    """The address spent its miss budget, and a proof of work would buy it more (`misses_per_proof`)."""
+
+    def __init__(self, proofs: int) -> None:
+        super().__init__("miss budget spent")
+        self.proofs = proofs
+        """Proofs the address already redeemed this hour: the next challenge is harder for each (epay.challenge)."""
 
 
 class HitCounter(Protocol):
@@ -42,6 +57,8 @@ class RateLimiter:
     limit: int
     key: bytes
     miss_limit: int | None = None
+    misses_per_proof: int | None = None
+    """Misses a redeemed proof adds to the hour's budget; None: a spent budget waits for the hour's end."""
 
     def _counter(self, subject: str, now: int) -> str:
         # Addresses are personal data: counters are keyed by a keyed digest, never the address itself.
@@ -67,19 +84,30 @@ class RateLimiter:
         if counts.get(minute_field, 0) > self.limit:
             raise rate_limited(max(1, MINUTE - now % MINUTE))
 
-    def charge(self, subject: str, now: int) -> None:
+    def charge(self, subject: str, now: int, redeemed_proof: bool = False) -> None:
         """Count this request before any work is done; `RATE_LIMITED` when a budget was already spent.
 
-        One `UpdateItem` counts the request and reads both budgets. The miss budget is judged on the misses
-        recorded before this request, which cannot depend on what this request will find: a lookup for a code with
-        unpaid invoices and one for a code without are refused from the same moment on, so the refusal is no oracle.
+        One `UpdateItem` counts the request (and the proof it redeemed, if any) and reads both budgets. The miss
+        budget is judged on the misses recorded before this request, which cannot depend on what this request will
+        find: a lookup for a code with unpaid invoices and one for a code without are refused from the same moment
+        on, so the refusal is no oracle. With `misses_per_proof`, the raw rate is judged first (`RATE_LIMITED`: a proof
+        would not help), then the miss budget (`MissBudgetSpent`).
         """
         hour_end = (now // HOUR + 1) * HOUR
         minute_field = f"m{now % HOUR // MINUTE}"
-        counts = self.counter.count_hit(self._counter(subject, now), [minute_field], hour_end + MINUTE)
+        fields = [minute_field, GRANTS] if redeemed_proof and self.misses_per_proof else [minute_field]
+        counts = self.counter.count_hit(self._counter(subject, now), fields, hour_end + MINUTE)
+        over_rate = counts.get(minute_field, 0) > self.limit
+        if self.misses_per_proof is not None and self.miss_limit is not None:
+            if over_rate:
+                raise rate_limited(max(1, MINUTE - now % MINUTE))
+            budget = self.miss_limit + counts.get(GRANTS, 0) * self.misses_per_proof
+            if counts.get(MISSES, 0) >= budget:
+                raise MissBudgetSpent(counts.get(GRANTS, 0))
+            return
         if self.miss_limit is not None and counts.get(MISSES, 0) >= self.miss_limit:
             raise rate_limited(max(1, hour_end - now))
-        if counts.get(minute_field, 0) > self.limit:
+        if over_rate:
             raise rate_limited(max(1, MINUTE - now % MINUTE))
 
     def record_miss(self, subject: str, now: int) -> None:

@@ -15,6 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from epay.config import (
+    CHALLENGE_SECRET,
     CMI_API_PASSWORD,
     CMI_STORE_KEY,
     CURSOR_SECRET,
@@ -74,7 +75,7 @@ class UseCase:
 GATEWAY_SECRETS = (CMI_STORE_KEY, M2T_SECRET, FATOURATI_SECRET)
 # Every function behind the HTTP API: requests come through the CloudFront distribution (epay.edge).
 EDGE = UseCase((), (ORIGIN_SECRET,))
-LOOKUP = UseCase((StoreSettings, CounterSettings, LookupSettings), (CURSOR_SECRET,))
+LOOKUP = UseCase((StoreSettings, CounterSettings, LookupSettings), (CURSOR_SECRET, CHALLENGE_SECRET))
 # The receipt's PDF reads a payment, and needs to know where its QR code leads.
 RECEIPT_DOCUMENTS = UseCase((StoreSettings, ReceiptSettings))
 # The receipt's e-mail: the outbox and the payments in the table, the PDF's link, SES's sender.
@@ -138,6 +139,7 @@ def service_key() -> bytes:
 
 @cache
 def invoice_lookup() -> InvoiceLookup:
+    from epay.challenge import LookupChallenge
     from epay.cursor import CursorCodec
     from epay.lookup import InvoiceLookup
     from epay.ratelimit import RateLimiter
@@ -152,6 +154,13 @@ def invoice_lookup() -> InvoiceLookup:
             config.lookup_limit_per_minute,
             service_key(),
             miss_limit=config.lookup_misses_per_hour,
+            misses_per_proof=config.lookup_misses_per_proof,
+        ),
+        challenge=LookupChallenge(
+            secret(CHALLENGE_SECRET),
+            counters(),
+            config.lookup_challenge_max_number,
+            config.lookup_challenge_ttl_seconds,
         ),
     )
 

@@ -95,6 +95,10 @@ class SearchFilters(_Input):
         return self
 
 
+PROOF_PATTERN = r"^[A-Za-z0-9+/]{1,2048}={0,2}$"
+"""An ALTCHA payload: standard base64, at most 2 KB (ours are about 300 characters)."""
+
+
 class SearchRequest(_Input):
     """`POST /v1/invoices/search`."""
 
@@ -112,6 +116,19 @@ class SearchRequest(_Input):
             StrictStr,
             StringConstraints(pattern=CURSOR_PATTERN),
             Field(description="The previous page's next_cursor, unchanged (opaque, signed, expiring)."),
+        ]
+        | None
+    ) = None
+    proof: (
+        Annotated[
+            StrictStr,
+            StringConstraints(pattern=PROOF_PATTERN),
+            Field(
+                description=(
+                    "The ALTCHA payload (base64 JSON) solving the challenge of a 429 CHALLENGE_REQUIRED (api.md §8); "
+                    "a valid, unused, unexpired proof grants a fresh miss budget, any other counts as no proof."
+                )
+            ),
         ]
         | None
     ) = None
