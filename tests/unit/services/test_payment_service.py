@@ -76,6 +76,20 @@ def test_a_payment_holds_every_invoice_until_it_expires(h, invoices):
     assert h.payment(created.payment_id).status is PaymentStatus.PENDING
 
 
+@pytest.mark.parametrize("hold_seconds", [60, 900, HOLD, 86_400])
+def test_cmis_hosted_session_never_outlives_the_hold(hold_seconds):
+    h = Harness(settings=SETTINGS.model_copy(update={"hold_seconds": hold_seconds}))
+    invoices = h.given(an_invoice(CODE))
+    created = h.start(invoices, "CMI", "CARD")
+    assert created.redirect is not None
+    fields = created.redirect.fields
+    left_on_hold = h.payment(created.payment_id).expires_at - NOW
+
+    assert int(fields["sessionTimeout"]) <= left_on_hold
+    assert int(fields["sessionTimeout"]) == hold_seconds
+    assert cmi.verify(fields, CMI_STORE_KEY)
+
+
 def test_the_hold_lasts_the_configured_hold_seconds():
     h = Harness(settings=SETTINGS.model_copy(update={"hold_seconds": 900}))
     (invoice,) = h.given(an_invoice(CODE))
