@@ -7,6 +7,7 @@ checked here on both, with the same outcome and the same explanation.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ from epay.ports import (
     PaymentChanged,
     ReceiptCodeTaken,
     ReferenceTaken,
+    TooManyLivePayments,
     UpsertOutcome,
 )
 from epay.receipts import Claim, MailState, ReceiptMail
@@ -95,6 +97,89 @@ def invoices_of(amounts: list[str]) -> list[Invoice]:
 
 
 # -- holds ----------------------------------------------------------------------------------------------------
+
+
+def as_read(stores: tuple[Any, Any], payment: Payment) -> Payment | None:
+    """The payment as stored, but for the live slot the store gave it (the fakes count instead of using slots)."""
+    found = stores[1].get_payment(payment.payment_id)
+    return replace(found, live_slot=None) if found else None
+
+
+def live_payments(stores: tuple[Any, Any], count: int, *, expires_at: int = NOW + 1800) -> list[Payment]:
+    created = []
+    for held in loaded(stores, *invoices_of(["10.00"] * count)):
+        payment = a_payment([held], expires_at=expires_at)
+        stores[1].create_payment(payment, NOW, 3)
+        created.append(payment)
+    return created
+
+
+def test_a_code_with_its_limit_of_live_payments_refuses_one_more_and_nothing_of_it_is_written(stores):
+    first, *_ = live_payments(stores, 3)
+    (free,) = loaded(stores, *invoices_of(["10.00"]))
+    fourth = a_payment([free])
+    with pytest.raises(TooManyLivePayments) as refused:
+        stores[1].create_payment(fourth, NOW, 3)
+    assert (refused.value.subscription_code, refused.value.limit) == (CODE, 3)
+    assert stores[1].get_payment(fourth.payment_id) is None
+    assert invoice(stores, free.invoice_id).hold is None
+    assert as_read(stores, first) == first
+
+
+def test_the_limit_counts_one_codes_live_payments_only(stores):
+    live_payments(stores, 3)
+    (other,) = loaded(stores, an_invoice("ZZ99", number=f"C-{next(_serial)}", amount="10.00"))
+    theirs = replace(a_payment([other]), subscription_code="ZZ99")
+    stores[1].create_payment(theirs, NOW, 3)
+    assert as_read(stores, theirs) == theirs
+
+
+def test_without_a_limit_any_number_of_live_payments_is_created(stores):
+    for held in loaded(stores, *invoices_of(["10.00"] * 5)):
+        stores[1].create_payment(a_payment([held]), NOW)
+
+
+@pytest.mark.parametrize("end", ["cancelled", "settled", "failed", "flagged"])
+def test_a_payment_that_ended_no_longer_counts(stores, end):
+    first, *_ = live_payments(stores, 3)
+    stored = stores[1].get_payment(first.payment_id)
+    if end == "settled":
+        stores[1].settle(stored, settled(stored), NOW, evidence(stored))
+    else:
+        event = {
+            "cancelled": PaymentEvent.CANCELLED_BY_PAYER,
+            "failed": PaymentEvent.GATEWAY_FAILED,
+            "flagged": PaymentEvent.FLAGGED,
+        }[end]
+        stores[1].transition(stored, stored.advance(event), None, release=stored.invoice_ids)
+    (free,) = loaded(stores, *invoices_of(["10.00"]))
+    replacement = a_payment([free])
+    stores[1].create_payment(replacement, NOW, 3)
+    assert as_read(stores, replacement) == replacement
+
+
+def test_a_payment_whose_hold_lapsed_no_longer_counts_though_nothing_recorded_it(stores):
+    live_payments(stores, 1, expires_at=NOW + 10)
+    live_payments(stores, 2)
+    (free,) = loaded(stores, *invoices_of(["10.00"]))
+    with pytest.raises(TooManyLivePayments):
+        stores[1].create_payment(a_payment([free]), NOW + 9, 3)
+    later = a_payment([free], expires_at=NOW + 4000)
+    stores[1].create_payment(later, NOW + 10, 3)
+    assert as_read(stores, later) == later
+    (another,) = loaded(stores, *invoices_of(["10.00"]))
+    with pytest.raises(TooManyLivePayments):
+        stores[1].create_payment(a_payment([another]), NOW + 10, 3)
+
+
+def test_a_refused_hold_wins_over_the_limit_only_when_a_place_is_free(stores):
+    (held,) = loaded(stores, *invoices_of(["10.00"]))
+    stores[1].create_payment(a_payment([held]), NOW, 3)
+    with pytest.raises(InvoicesUnavailable):
+        stores[1].create_payment(a_payment([held]), NOW, 3)
+    live_payments(stores, 2)
+    with pytest.raises(TooManyLivePayments):
+        stores[1].create_payment(a_payment([held]), NOW, 3)
 
 
 def test_creating_a_payment_holds_every_invoice_until_its_expiry(stores):

@@ -23,6 +23,7 @@ from epay.ports import (
     PaymentChanged,
     ReceiptCodeTaken,
     ReferenceTaken,
+    TooManyLivePayments,
     UpsertOutcome,
 )
 from epay.receipts import Claim, MailState, ReceiptMail
@@ -143,10 +144,18 @@ class InMemoryPayments:
 
     # -- changes ----------------------------------------------------------------------------------------------
 
-    def create_payment(self, payment: Payment, now: int) -> None:
+    def create_payment(self, payment: Payment, now: int, live_limit: int | None = None) -> None:
         with self.lock:
             if payment.reference is not None and payment.reference.code in self.references:
                 raise ReferenceTaken(payment.reference.code)
+            if live_limit is not None:
+                live = [
+                    other
+                    for other in self.payments.values()
+                    if other.subscription_code == payment.subscription_code and other.is_live(now)
+                ]
+                if len(live) >= live_limit:
+                    raise TooManyLivePayments(payment.subscription_code, live_limit)
             refusals: dict[str, InvoiceRefusal] = {}
             for line in payment.lines:
                 invoice = self.invoices.items.get(line.invoice_id)

@@ -28,7 +28,15 @@ from epay.payments import (
     is_payment_id,
     new_payment_id,
 )
-from epay.ports import InvoiceStore, InvoicesUnavailable, PaymentChanged, PaymentStore, ReferenceTaken, held_by
+from epay.ports import (
+    InvoiceStore,
+    InvoicesUnavailable,
+    PaymentChanged,
+    PaymentStore,
+    ReferenceTaken,
+    TooManyLivePayments,
+    held_by,
+)
 from epay.ratelimit import RateLimiter
 from epay.schemas import (
     IssuerOut,
@@ -124,12 +132,15 @@ class PaymentService:
         payment = self._new_payment(request, method, invoices, now)
         for _attempt in range(_ATTEMPTS):
             try:
-                self.payments.create_payment(payment, now)
+                self.payments.create_payment(payment, now, self.settings.live_payments_per_code)
                 break
             except ReferenceTaken:
                 payment = self._new_payment(request, method, invoices, now)
             except InvoicesUnavailable as taken:
                 raise errors.invoice_not_payable(taken.invoice_ids) from taken
+            except TooManyLivePayments as busy:
+                logger.info("payment refused: too many live payments", extra={"live_limit": busy.limit})
+                raise errors.too_many_live_payments() from busy
         else:
             raise errors.service_unavailable()
         metrics.add_metric(name="PaymentsCreated", unit="Count", value=1)

@@ -244,6 +244,9 @@ class Payment:
     # Given in the settlement transaction (`epay.receipts`) and kept for good: a payment reversed later keeps it, so
     # its receipt then verifies as `REVERSED`.
     receipt_code: str | None = None
+    # Which of its subscription code's live-payment slots the store gave it at creation (EPAY_LIVE_PAYMENTS_PER_CODE;
+    # `epay.adapters.dynamodb.payments`), so that ending it frees that slot; None for a payment made before slots.
+    live_slot: int | None = None
 
     @property
     def invoice_ids(self) -> list[str]:

@@ -31,6 +31,7 @@ __all__ = [
     "ReceiptCodeTaken",
     "ReceiptOutbox",
     "ReferenceTaken",
+    "TooManyLivePayments",
     "UpsertOutcome",
     "held_by",
 ]
@@ -56,6 +57,15 @@ class InvoicesUnavailable(Exception):
     def changed(self) -> bool:
         """True when an invoice was reloaded with another amount (or withdrawn), not merely paid or held."""
         return InvoiceRefusal.CHANGED in self.refusals.values()
+
+
+class TooManyLivePayments(Exception):
+    """The subscription code already has its limit of live payments (`EPAY_LIVE_PAYMENTS_PER_CODE`): nothing written."""
+
+    def __init__(self, subscription_code: str, limit: int) -> None:
+        super().__init__(f"{limit} live payment(s) already")
+        self.subscription_code = subscription_code
+        self.limit = limit
 
 
 class ReferenceTaken(Exception):
@@ -108,8 +118,13 @@ class InvoiceStore(Protocol):
 class PaymentStore(Protocol):
     """Payments, their holds on invoices, their references, applied gateway events and callback evidence."""
 
-    def create_payment(self, payment: Payment, now: int) -> None:
-        """The payment and a hold on each invoice, all or nothing (`InvoicesUnavailable`, `ReferenceTaken`)."""
+    def create_payment(self, payment: Payment, now: int, live_limit: int | None = None) -> None:
+        """The payment and a hold on each invoice, all or nothing (`InvoicesUnavailable`, `ReferenceTaken`).
+
+        With `live_limit`, the payment is also one of at most that many live payments of its subscription code, even
+        under concurrent creations (`TooManyLivePayments`): a payment stops counting once it is no longer live (ended,
+        or its hold lapsed).
+        """
         ...
 
     def get_payment(self, payment_id: str) -> Payment | None:
