@@ -223,3 +223,12 @@ def _payment_item(payment: Any) -> Any:
     from epay.adapters.dynamodb.items import payment_item
 
     return payment_item(payment)
+
+
+def test_a_card_payment_superseding_a_reference_takes_its_slot_when_none_is_free(dynamodb, frozen):
+    invoices = given_invoices(*(an_invoice(CODE) for _ in range(4)))
+    references = [start_payment([invoice], "CMI", "FATOURATI") for invoice in invoices[:3]]
+    card = start_payment([invoices[1]], "CMI", "CARD")
+    assert holder(CODE, 2) == card["payment_id"]
+    assert {holder(CODE, 1), holder(CODE, 3)} == {references[0]["payment_id"], references[2]["payment_id"]}
+    assert post_payment(payment_request([invoices[3]]))["statusCode"] == 429

@@ -478,3 +478,53 @@ def test_an_e_mail_refused_for_good_is_never_claimed_again_and_an_unknown_one_is
     assert stores[1].mail_state(mail) is MailState.FAILED
     assert stores[1].claim_mail(mail, NOW + 999, 60) is Claim.DONE
     assert stores[1].claim_mail(ReceiptMail("PAY-NEVER-SETTLED", mail.day), NOW, 60) is Claim.UNKNOWN
+
+
+# -- superseding unpaid references (api.md §8) ----------------------------------------------------------------------
+
+
+def test_a_payment_takes_over_a_references_holds_and_ends_it_in_the_same_change(stores):
+    shared, other = loaded(stores, *invoices_of(["10.00", "20.00"]))
+    reference = a_payment([shared, other], reference="000000000011")
+    stores[1].create_payment(reference, NOW, 3)
+    card = a_payment([shared])
+    stores[1].create_payment(card, NOW, 3, [stores[1].get_payment(reference.payment_id)])
+    old = stores[1].get_payment(reference.payment_id)
+    assert (old.status, old.last_error, old.version) == (PaymentStatus.CANCELLED, "SUPERSEDED", 2)
+    assert invoice(stores, shared.invoice_id).hold.payment_id == card.payment_id
+    assert invoice(stores, other.invoice_id).hold is None
+    assert stores[1].payment_id_for_reference("000000000011") == reference.payment_id
+
+
+def test_a_reference_that_moved_since_it_was_read_is_not_superseded_and_nothing_is_written(stores):
+    (shared,) = loaded(stores, *invoices_of(["10.00"]))
+    reference = a_payment([shared], reference="000000000012")
+    stores[1].create_payment(reference, NOW)
+    read = stores[1].get_payment(reference.payment_id)
+    stores[1].settle(read, settled(read), NOW, evidence(read))
+    card = a_payment([shared])
+    with pytest.raises(PaymentChanged):
+        stores[1].create_payment(card, NOW, 3, [read])
+    assert stores[1].get_payment(card.payment_id) is None
+    assert stores[1].get_payment(reference.payment_id).status is PaymentStatus.PAID
+
+
+def test_without_superseding_it_a_references_hold_still_refuses(stores):
+    (shared,) = loaded(stores, *invoices_of(["10.00"]))
+    stores[1].create_payment(a_payment([shared], reference="000000000013"), NOW)
+    with pytest.raises(InvoicesUnavailable) as refused:
+        stores[1].create_payment(a_payment([shared]), NOW, 3)
+    assert refused.value.refusals == {shared.invoice_id: InvoiceRefusal.HELD}
+
+
+def test_a_superseded_reference_leaves_its_place_among_the_live_payments(stores):
+    invoices = loaded(stores, *invoices_of(["10.00", "10.00", "10.00"]))
+    references = [a_payment([held], reference=f"00000000002{index}") for index, held in enumerate(invoices)]
+    for reference in references:
+        stores[1].create_payment(reference, NOW, 3)
+    card = a_payment([invoices[0]])
+    stores[1].create_payment(card, NOW, 3, [stores[1].get_payment(references[0].payment_id)])
+    assert as_read(stores, card) == card
+    (free,) = loaded(stores, *invoices_of(["10.00"]))
+    with pytest.raises(TooManyLivePayments):
+        stores[1].create_payment(a_payment([free]), NOW, 3)

@@ -269,11 +269,11 @@ def test_a_reference_already_issued_is_drawn_again(h, invoices, monkeypatch):
     create_payment = h.payments.create_payment
     drawn: list[str] = []
 
-    def taken_once(payment, now, live_limit=None):
+    def taken_once(payment, now, live_limit=None, superseded=()):
         drawn.append(payment.reference.code)
         if len(drawn) == 1:
             raise ReferenceTaken(payment.reference.code)
-        create_payment(payment, now, live_limit)
+        create_payment(payment, now, live_limit, superseded)
 
     monkeypatch.setattr(h.payments, "create_payment", taken_once)
     # When

@@ -9,7 +9,7 @@ invoices are the invoice module's (`epay.adapters.dynamodb.invoices`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -54,6 +54,7 @@ from epay.evidence import CallbackEvidence
 from epay.observability import logger
 from epay.payments import LIVE, Payment, UnappliedFunds
 from epay.ports import (
+    MAX_TRANSACTION_ACTIONS,
     EventAlreadyApplied,
     EventAppliedElsewhere,
     FundsAlreadyRecorded,
@@ -61,6 +62,7 @@ from epay.ports import (
     ReceiptCodeTaken,
     ReferenceTaken,
     TooManyLivePayments,
+    creation_actions,
 )
 from epay.receipts import Claim, MailState, ReceiptMail
 
@@ -78,7 +80,9 @@ class DynamoPaymentStore:
     client: Any
     table: str
 
-    def create_payment(self, payment: Payment, now: int, live_limit: int | None = None) -> None:
+    def create_payment(
+        self, payment: Payment, now: int, live_limit: int | None = None, superseded: Sequence[Payment] = ()
+    ) -> None:
         """Write the payment and a hold on each of its invoices in one transaction: all or nothing.
 
         Each hold requires the invoice to be unpaid, of this subscription and issuer, at the amount the payment was
@@ -90,20 +94,32 @@ class DynamoPaymentStore:
         consistent read shows no longer live (its hold lapsed, or it ended and the release failed). The claim is
         conditioned on the slot being exactly as read, so two creations never share a slot and a code never has more
         live payments than slots. `TooManyLivePayments` when every slot holds a live payment.
+
+        `superseded` (unpaid references whose holds this payment takes over) are written `CANCELLED` from the version
+        read, their other holds released, in the same transaction; their slots count as free for this creation and
+        are released after it.
         """
+        if creation_actions(payment, superseded) > MAX_TRANSACTION_ACTIONS:
+            raise ValueError("a creation that supersedes references must fit in one transaction")
+        ending = {old.payment_id for old in superseded}
         if live_limit is None:
-            self._create(payment, now, None)
+            self._create(payment, now, None, superseded)
+            self._release_superseded(superseded)
             return
         for _attempt in range(_SLOT_ATTEMPTS):
-            slot = self._free_slot(payment.subscription_code, live_limit, now)
+            slot = self._free_slot(payment.subscription_code, live_limit, now, ending)
             if slot is None:
                 raise TooManyLivePayments(payment.subscription_code, live_limit)
-            if self._create(replace(payment, live_slot=slot[0]), now, slot):
+            if self._create(replace(payment, live_slot=slot[0]), now, slot, superseded):
+                # (the slot this payment claimed from a superseded one is its own now: not released)
+                self._release_superseded([old for old in superseded if old.live_slot != slot[0]])
                 return
         # Every attempt lost its slot to a concurrent creation: the code is as busy as it gets.
         raise TooManyLivePayments(payment.subscription_code, live_limit)
 
-    def _free_slot(self, code: str, live_limit: int, now: int) -> tuple[int, str | None] | None:
+    def _free_slot(
+        self, code: str, live_limit: int, now: int, ending: frozenset[str] | set[str] = frozenset()
+    ) -> tuple[int, str | None] | None:
         """A slot this creation may claim, with the payment id it holds as read (None: free); None when all are live.
 
         Free slots first (no read of a payment); then, in order, each slot whose payment no longer counts.
@@ -126,12 +142,17 @@ class DynamoPaymentStore:
             if number not in held:
                 return number, None
         for number in range(1, live_limit + 1):
+            if held[number] in ending:  # superseded by this very creation
+                return number, held[number]
+        for number in range(1, live_limit + 1):
             holder_payment = self.get_payment(held[number])
             if holder_payment is None or not holder_payment.is_live(now):
                 return number, held[number]
         return None
 
-    def _create(self, payment: Payment, now: int, slot: tuple[int, str | None] | None) -> bool:
+    def _create(
+        self, payment: Payment, now: int, slot: tuple[int, str | None] | None, superseded: Sequence[Payment]
+    ) -> bool:
         """One creation transaction; False when only the slot's condition failed (someone claimed it first)."""
         created = {
             "TableName": self.table,
@@ -141,7 +162,17 @@ class DynamoPaymentStore:
         actions: list[Tagged] = [("payment", {"Put": created})]
         if slot is not None:
             actions.append(("slot", self._slot_claim(payment, *slot)))
-        actions += [hold_action(self.table, payment, line, now) for line in payment.lines]
+        taken = {invoice_id: old.payment_id for old in superseded for invoice_id in old.invoice_ids}
+        actions += [hold_action(self.table, payment, line, now, taken.get(line.invoice_id)) for line in payment.lines]
+        mine = set(payment.invoice_ids)
+        for old in superseded:
+            actions.append((f"superseded:{old.payment_id}", self._payment_update(old, old.superseded())[1]))
+            for invoice_id in old.invoice_ids:
+                if invoice_id not in mine:
+                    _, release = hold_change_action(
+                        self.table, invoice_id, old.payment_id, "REMOVE hold_payment_id, hold_expires_at"
+                    )
+                    actions.append((f"release:{invoice_id}", release))
         if payment.reference is not None:
             reference = {
                 "TableName": self.table,
@@ -152,10 +183,17 @@ class DynamoPaymentStore:
         failed = transact(self.client, actions)
         if "reference" in failed:
             raise ReferenceTaken(payment.reference.code if payment.reference else "")
+        if any(tag.startswith(("superseded:", "release:")) for tag in failed):
+            # A superseded reference moved since it was read (paid, cancelled, extended): read again, decide again.
+            raise PaymentChanged(payment.payment_id)
         held = {tag: item for tag, item in failed.items() if tag != "slot"}
         if held:
             raise unavailable(held, {line.invoice_id: line.amount for line in payment.lines})
         return not failed
+
+    def _release_superseded(self, superseded: Sequence[Payment]) -> None:
+        for old in superseded:
+            self._release_slot(old, old.superseded())
 
     def _slot_claim(self, payment: Payment, number: int, seen: str | None) -> dict[str, Any]:
         """Claim slot `number` for `payment`, only if it still holds what was read (`seen`, or nobody)."""
