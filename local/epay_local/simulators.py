@@ -107,19 +107,30 @@ def _post(url: str, **kwargs: Any) -> tuple[int, str]:
 
 @dataclass
 class _Sessions:
-    """What each simulated checkout page was opened with, by an unguessable token."""
+    """What each simulated checkout page was opened with, by an unguessable token, and until when it lasts.
+
+    A page opened with a `sessionTimeout` (CMI's form carries one, never longer than the payment's hold) is unknown
+    once that many seconds have passed, as NestPay's session is.
+    """
 
     entries: dict[str, dict[str, str]] = field(default_factory=dict)
+    ends: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def open(self, fields: dict[str, str]) -> str:
+    def open(self, fields: dict[str, str], now: float | None = None) -> str:
         token = secrets.token_urlsafe(16)
+        timeout = fields.get("sessionTimeout", "")
         with self.lock:
             self.entries[token] = fields
+            if timeout.isdigit():
+                self.ends[token] = (time.time() if now is None else now) + int(timeout)
         return token
 
-    def get(self, token: str) -> dict[str, str] | None:
+    def get(self, token: str, now: float | None = None) -> dict[str, str] | None:
         with self.lock:
+            end = self.ends.get(token)
+            if end is not None and (time.time() if now is None else now) >= end:
+                return None
             return self.entries.get(token)
 
 

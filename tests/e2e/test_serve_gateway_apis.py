@@ -24,7 +24,8 @@ M2T_SECRET = SERVE_SECRETS["EPAY_M2T_SECRET"].encode()
 
 @pytest.fixture(scope="module")
 def base():
-    with epay_serve("--demo") as url:
+    # These tests start many payments of one demo code on one server: past EPAY_LIVE_PAYMENTS_PER_CODE's default.
+    with epay_serve("--demo", EPAY_LIVE_PAYMENTS_PER_CODE="20") as url:
         yield url
 
 

@@ -524,6 +524,7 @@ TUNABLE_PARAMETERS = {
     "EPAY_PAYMENT_LIMIT_PER_MINUTE": "PaymentLimitPerMinute",
     "EPAY_PAYMENT_MISSES_PER_HOUR": "PaymentMissesPerHour",
     "EPAY_HOLD_SECONDS": "HoldSeconds",
+    "EPAY_LIVE_PAYMENTS_PER_CODE": "LivePaymentsPerCode",
     "EPAY_REFERENCE_HOLD_SECONDS": "ReferenceHoldSeconds",
     "EPAY_RECOVERY_AFTER_SECONDS": "RecoveryAfterSeconds",
 }

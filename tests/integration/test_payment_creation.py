@@ -169,6 +169,17 @@ def test_a_redirect_payment_holds_for_1800_seconds_by_default(two_invoices):
     assert created["expires_at"] == iso(NOW + 1800)
 
 
+def test_cmis_hosted_session_ends_no_later_than_the_hold(dynamodb, monkeypatch, frozen):
+    monkeypatch.setenv("EPAY_HOLD_SECONDS", "900")
+    runtime.reset()
+    created = start_payment(given_invoices(an_invoice(CODE)), "CMI", "CARD")
+    fields = created["redirect"]["fields"]
+    assert created["expires_at"] == iso(NOW + 900)
+    assert int(fields["sessionTimeout"]) <= 900
+    assert fields["sessionTimeout"] == "900"
+    assert cmi.verify(fields, CMI_STORE_KEY)
+
+
 def test_a_reference_payment_holds_its_invoices_for_the_reference_hold_seconds(dynamodb, monkeypatch, frozen):
     monkeypatch.setenv("EPAY_REFERENCE_HOLD_SECONDS", "7200")
     runtime.reset()

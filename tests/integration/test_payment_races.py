@@ -30,6 +30,9 @@ from tests.support.payments import (
     stored_payments,
 )
 
+# Five subscription codes, for tests that need five live payments at once.
+CODES = [f"RC{index:02d}" for index in range(5)]
+
 
 def test_concurrent_payments_for_overlapping_invoices_never_hold_an_invoice_twice(containers, frozen):
     # Given ten invoices, and twenty requests each wanting three of them, every invoice wanted by several
@@ -100,7 +103,10 @@ def test_concurrent_requests_with_one_idempotency_key_create_at_most_one_payment
 
 def test_a_cancel_racing_a_cmi_success_always_ends_paid(containers, frozen):
     # Given five card payments, each cancelled by its payer while CMI reports it approved
-    payments = [start_payment(given_invoices(an_invoice(CODE, amount="10.00")), "CMI", "CARD") for _ in range(5)]
+    # (one code each: a code has at most EPAY_LIVE_PAYMENTS_PER_CODE live payments)
+    payments = [
+        start_payment(given_invoices(an_invoice(code, amount="10.00")), "CMI", "CARD", code=code) for code in CODES
+    ]
     cancellers = containers("POST", "/v1/payments/{payment_id}/cancel", 5)
     callbacks = containers("POST", "/v1/callbacks/cmi", 5)
     calls = []
@@ -125,14 +131,16 @@ def test_a_cancel_racing_a_cmi_success_always_ends_paid(containers, frozen):
 
 def test_a_late_success_racing_a_new_payment_never_lets_both_have_the_invoices(containers, frozen):
     # Given five card payments whose holds lapsed
-    lapsed = [start_payment(given_invoices(an_invoice(CODE, amount="10.00")), "CMI", "CARD") for _ in range(5)]
+    lapsed = [
+        start_payment(given_invoices(an_invoice(code, amount="10.00")), "CMI", "CARD", code=code) for code in CODES
+    ]
     frozen.advance(1800)
     creators = containers("POST", "/v1/payments", 5)
     callbacks = containers("POST", "/v1/callbacks/cmi", 5)
     calls = []
     for index, created in enumerate(lapsed):
         fields = cmi_callback(created)
-        body = payment_request(created["invoice_ids"], "M2T", "CARD")
+        body = payment_request(created["invoice_ids"], "M2T", "CARD", code=CODES[index])
         calls.append(lambda fields=fields, handler=callbacks[index]: post_cmi(fields, handler=handler))
         calls.append(lambda body=body, handler=creators[index]: post_payment(body, handler=handler))
     # When each one's late CMI success races a new payment for the same invoice

@@ -24,10 +24,10 @@ def rig(dynamodb) -> Rig:
     return rig
 
 
-def a_card_payment(rig: Rig, amount: str = "120.50"):
-    invoice = an_invoice(CODE, amount=amount)
+def a_card_payment(rig: Rig, amount: str = "120.50", code: str = CODE):
+    invoice = an_invoice(code, amount=amount)
     rig.h.invoices.upsert_invoice(invoice, rig.h.now)
-    return rig.h.start([invoice], "CMI", "CARD")
+    return rig.h.start([invoice], "CMI", "CARD", code=code)
 
 
 def test_two_passes_at_once_settle_and_capture_once(rig):
@@ -51,7 +51,8 @@ def test_two_passes_at_once_settle_and_capture_once(rig):
 
 
 def test_concurrent_passes_over_many_payments_capture_each_exactly_once(rig):
-    created = [a_card_payment(rig, f"{n}.00") for n in range(1, 13)]
+    # (one code each: a code has at most EPAY_LIVE_PAYMENTS_PER_CODE live payments)
+    created = [a_card_payment(rig, f"{n}.00", code=f"RR{n:02d}") for n in range(1, 13)]
     for payment in created:
         rig.cmi.authorise(payment.payment_id, payment.amount)
     rig.h.advance(AFTER)

@@ -7,6 +7,7 @@ checked here on both, with the same outcome and the same explanation.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ from epay.ports import (
     PaymentChanged,
     ReceiptCodeTaken,
     ReferenceTaken,
+    TooManyLivePayments,
     UpsertOutcome,
 )
 from epay.receipts import Claim, MailState, ReceiptMail
@@ -95,6 +97,89 @@ def invoices_of(amounts: list[str]) -> list[Invoice]:
 
 
 # -- holds ----------------------------------------------------------------------------------------------------
+
+
+def as_read(stores: tuple[Any, Any], payment: Payment) -> Payment | None:
+    """The payment as stored, but for the live slot the store gave it (the fakes count instead of using slots)."""
+    found = stores[1].get_payment(payment.payment_id)
+    return replace(found, live_slot=None) if found else None
+
+
+def live_payments(stores: tuple[Any, Any], count: int, *, expires_at: int = NOW + 1800) -> list[Payment]:
+    created = []
+    for held in loaded(stores, *invoices_of(["10.00"] * count)):
+        payment = a_payment([held], expires_at=expires_at)
+        stores[1].create_payment(payment, NOW, 3)
+        created.append(payment)
+    return created
+
+
+def test_a_code_with_its_limit_of_live_payments_refuses_one_more_and_nothing_of_it_is_written(stores):
+    first, *_ = live_payments(stores, 3)
+    (free,) = loaded(stores, *invoices_of(["10.00"]))
+    fourth = a_payment([free])
+    with pytest.raises(TooManyLivePayments) as refused:
+        stores[1].create_payment(fourth, NOW, 3)
+    assert (refused.value.subscription_code, refused.value.limit) == (CODE, 3)
+    assert stores[1].get_payment(fourth.payment_id) is None
+    assert invoice(stores, free.invoice_id).hold is None
+    assert as_read(stores, first) == first
+
+
+def test_the_limit_counts_one_codes_live_payments_only(stores):
+    live_payments(stores, 3)
+    (other,) = loaded(stores, an_invoice("ZZ99", number=f"C-{next(_serial)}", amount="10.00"))
+    theirs = replace(a_payment([other]), subscription_code="ZZ99")
+    stores[1].create_payment(theirs, NOW, 3)
+    assert as_read(stores, theirs) == theirs
+
+
+def test_without_a_limit_any_number_of_live_payments_is_created(stores):
+    for held in loaded(stores, *invoices_of(["10.00"] * 5)):
+        stores[1].create_payment(a_payment([held]), NOW)
+
+
+@pytest.mark.parametrize("end", ["cancelled", "settled", "failed", "flagged"])
+def test_a_payment_that_ended_no_longer_counts(stores, end):
+    first, *_ = live_payments(stores, 3)
+    stored = stores[1].get_payment(first.payment_id)
+    if end == "settled":
+        stores[1].settle(stored, settled(stored), NOW, evidence(stored))
+    else:
+        event = {
+            "cancelled": PaymentEvent.CANCELLED_BY_PAYER,
+            "failed": PaymentEvent.GATEWAY_FAILED,
+            "flagged": PaymentEvent.FLAGGED,
+        }[end]
+        stores[1].transition(stored, stored.advance(event), None, release=stored.invoice_ids)
+    (free,) = loaded(stores, *invoices_of(["10.00"]))
+    replacement = a_payment([free])
+    stores[1].create_payment(replacement, NOW, 3)
+    assert as_read(stores, replacement) == replacement
+
+
+def test_a_payment_whose_hold_lapsed_no_longer_counts_though_nothing_recorded_it(stores):
+    live_payments(stores, 1, expires_at=NOW + 10)
+    live_payments(stores, 2)
+    (free,) = loaded(stores, *invoices_of(["10.00"]))
+    with pytest.raises(TooManyLivePayments):
+        stores[1].create_payment(a_payment([free]), NOW + 9, 3)
+    later = a_payment([free], expires_at=NOW + 4000)
+    stores[1].create_payment(later, NOW + 10, 3)
+    assert as_read(stores, later) == later
+    (another,) = loaded(stores, *invoices_of(["10.00"]))
+    with pytest.raises(TooManyLivePayments):
+        stores[1].create_payment(a_payment([another]), NOW + 10, 3)
+
+
+def test_a_refused_hold_wins_over_the_limit_only_when_a_place_is_free(stores):
+    (held,) = loaded(stores, *invoices_of(["10.00"]))
+    stores[1].create_payment(a_payment([held]), NOW, 3)
+    with pytest.raises(InvoicesUnavailable):
+        stores[1].create_payment(a_payment([held]), NOW, 3)
+    live_payments(stores, 2)
+    with pytest.raises(TooManyLivePayments):
+        stores[1].create_payment(a_payment([held]), NOW, 3)
 
 
 def test_creating_a_payment_holds_every_invoice_until_its_expiry(stores):
@@ -393,3 +478,53 @@ def test_an_e_mail_refused_for_good_is_never_claimed_again_and_an_unknown_one_is
     assert stores[1].mail_state(mail) is MailState.FAILED
     assert stores[1].claim_mail(mail, NOW + 999, 60) is Claim.DONE
     assert stores[1].claim_mail(ReceiptMail("PAY-NEVER-SETTLED", mail.day), NOW, 60) is Claim.UNKNOWN
+
+
+# -- superseding unpaid references (api.md §8) ----------------------------------------------------------------------
+
+
+def test_a_payment_takes_over_a_references_holds_and_ends_it_in_the_same_change(stores):
+    shared, other = loaded(stores, *invoices_of(["10.00", "20.00"]))
+    reference = a_payment([shared, other], reference="000000000011")
+    stores[1].create_payment(reference, NOW, 3)
+    card = a_payment([shared])
+    stores[1].create_payment(card, NOW, 3, [stores[1].get_payment(reference.payment_id)])
+    old = stores[1].get_payment(reference.payment_id)
+    assert (old.status, old.last_error, old.version) == (PaymentStatus.CANCELLED, "SUPERSEDED", 2)
+    assert invoice(stores, shared.invoice_id).hold.payment_id == card.payment_id
+    assert invoice(stores, other.invoice_id).hold is None
+    assert stores[1].payment_id_for_reference("000000000011") == reference.payment_id
+
+
+def test_a_reference_that_moved_since_it_was_read_is_not_superseded_and_nothing_is_written(stores):
+    (shared,) = loaded(stores, *invoices_of(["10.00"]))
+    reference = a_payment([shared], reference="000000000012")
+    stores[1].create_payment(reference, NOW)
+    read = stores[1].get_payment(reference.payment_id)
+    stores[1].settle(read, settled(read), NOW, evidence(read))
+    card = a_payment([shared])
+    with pytest.raises(PaymentChanged):
+        stores[1].create_payment(card, NOW, 3, [read])
+    assert stores[1].get_payment(card.payment_id) is None
+    assert stores[1].get_payment(reference.payment_id).status is PaymentStatus.PAID
+
+
+def test_without_superseding_it_a_references_hold_still_refuses(stores):
+    (shared,) = loaded(stores, *invoices_of(["10.00"]))
+    stores[1].create_payment(a_payment([shared], reference="000000000013"), NOW)
+    with pytest.raises(InvoicesUnavailable) as refused:
+        stores[1].create_payment(a_payment([shared]), NOW, 3)
+    assert refused.value.refusals == {shared.invoice_id: InvoiceRefusal.HELD}
+
+
+def test_a_superseded_reference_leaves_its_place_among_the_live_payments(stores):
+    invoices = loaded(stores, *invoices_of(["10.00", "10.00", "10.00"]))
+    references = [a_payment([held], reference=f"00000000002{index}") for index, held in enumerate(invoices)]
+    for reference in references:
+        stores[1].create_payment(reference, NOW, 3)
+    card = a_payment([invoices[0]])
+    stores[1].create_payment(card, NOW, 3, [stores[1].get_payment(references[0].payment_id)])
+    assert as_read(stores, card) == card
+    (free,) = loaded(stores, *invoices_of(["10.00"]))
+    with pytest.raises(TooManyLivePayments):
+        stores[1].create_payment(a_payment([free]), NOW, 3)

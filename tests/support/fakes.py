@@ -8,6 +8,7 @@ fake that drifts from the real store fails there.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from epay.clock import has_lapsed
@@ -15,6 +16,7 @@ from epay.evidence import CallbackEvidence
 from epay.invoices import Batch, Hold, Invoice, InvoiceStatus, Position, SearchCriteria
 from epay.payments import Payment, UnappliedFunds
 from epay.ports import (
+    MAX_TRANSACTION_ACTIONS,
     EventAlreadyApplied,
     EventAppliedElsewhere,
     FundsAlreadyRecorded,
@@ -23,7 +25,9 @@ from epay.ports import (
     PaymentChanged,
     ReceiptCodeTaken,
     ReferenceTaken,
+    TooManyLivePayments,
     UpsertOutcome,
+    creation_actions,
 )
 from epay.receipts import Claim, MailState, ReceiptMail
 
@@ -143,10 +147,38 @@ class InMemoryPayments:
 
     # -- changes ----------------------------------------------------------------------------------------------
 
-    def create_payment(self, payment: Payment, now: int) -> None:
+    def create_payment(
+        self, payment: Payment, now: int, live_limit: int | None = None, superseded: Sequence[Payment] = ()
+    ) -> None:
+        if creation_actions(payment, superseded) > MAX_TRANSACTION_ACTIONS:
+            raise ValueError("a creation that supersedes references must fit in one transaction")
+        taken = {invoice_id: old.payment_id for old in superseded for invoice_id in old.invoice_ids}
         with self.lock:
             if payment.reference is not None and payment.reference.code in self.references:
                 raise ReferenceTaken(payment.reference.code)
+            mine = set(payment.invoice_ids)
+            for old in superseded:
+                stored = self.payments.get(old.payment_id)
+                others_held = all(
+                    (held := self.invoices.items.get(invoice_id)) is not None
+                    and held.hold is not None
+                    and held.hold.payment_id == old.payment_id
+                    for invoice_id in old.invoice_ids
+                    if invoice_id not in mine
+                )
+                if stored is None or stored.version != old.version or not others_held:
+                    raise PaymentChanged(old.payment_id)
+            if live_limit is not None:
+                ending = {old.payment_id for old in superseded}
+                live = [
+                    other
+                    for other in self.payments.values()
+                    if other.subscription_code == payment.subscription_code
+                    and other.is_live(now)
+                    and other.payment_id not in ending
+                ]
+                if len(live) >= live_limit:
+                    raise TooManyLivePayments(payment.subscription_code, live_limit)
             refusals: dict[str, InvoiceRefusal] = {}
             for line in payment.lines:
                 invoice = self.invoices.items.get(line.invoice_id)
@@ -156,12 +188,20 @@ class InMemoryPayments:
                     and invoice.subscription_code == payment.subscription_code
                     and invoice.issuer.code == payment.issuer.code
                     and invoice.amount == line.amount
-                    and _lapsed(invoice.hold, now)
+                    and (
+                        _lapsed(invoice.hold, now)
+                        or (invoice.hold is not None and invoice.hold.payment_id == taken.get(line.invoice_id))
+                    )
                 )
                 if not holdable:
                     refusals[line.invoice_id] = _refusal(invoice, line.amount)
             if refusals or payment.payment_id in self.payments:
                 raise InvoicesUnavailable(list(refusals), refusals)
+            for old in superseded:
+                self.payments[old.payment_id] = old.superseded()
+                for invoice_id in old.invoice_ids:
+                    if invoice_id not in mine:
+                        self.invoices.items[invoice_id] = replace(self.invoices.items[invoice_id], hold=None)
             self.payments[payment.payment_id] = payment
             for line in payment.lines:
                 held = self.invoices.items[line.invoice_id]

@@ -5,7 +5,7 @@ tests/e2e/test_serve_gateway_apis.py drives the same rules over HTTP, through th
 
 import pytest
 
-from epay_local.simulators import CmiLedger, CmiOrder, CmiRefusal, M2tLedger
+from epay_local.simulators import CmiLedger, CmiOrder, CmiRefusal, M2tLedger, _Sessions
 
 DAY = "20261127"
 
@@ -133,3 +133,18 @@ def test_partial_refunds_up_to_what_was_paid(m2t_orders):
     assert m2t_orders.refund("PAY-M", "R-1", "1000.00", "MAD")
     assert not m2t_orders.refund("PAY-M", "R-2", "250.51", "MAD")
     assert m2t_orders.refund("PAY-M", "R-3", "250.50", "MAD")
+
+
+def test_a_cmi_page_lasts_its_session_timeout_and_no_longer():
+    sessions = _Sessions()
+    token = sessions.open({"oid": "PAY-A", "sessionTimeout": "900"}, now=1000.0)
+
+    assert sessions.get(token, now=1899.0) == {"oid": "PAY-A", "sessionTimeout": "900"}
+    assert sessions.get(token, now=1900.0) is None
+
+
+def test_a_page_opened_without_a_session_timeout_stays_open():
+    sessions = _Sessions()
+    token = sessions.open({"oid": "PAY-A"}, now=1000.0)
+
+    assert sessions.get(token, now=1_000_000.0) == {"oid": "PAY-A"}

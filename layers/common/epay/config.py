@@ -310,6 +310,8 @@ class PaymentSettings(CallbackSettings):
     hold_seconds: int = Field(default=1800, alias="EPAY_HOLD_SECONDS", ge=60, le=86_400)
     payment_limit_per_minute: int = Field(default=20, alias="EPAY_PAYMENT_LIMIT_PER_MINUTE", ge=1, le=100_000)
     payment_misses_per_hour: int = Field(default=20, alias="EPAY_PAYMENT_MISSES_PER_HOUR", ge=1, le=100_000)
+    # api.md §8: live payments (holds) one subscription code may have at once; the next is `TOO_MANY_LIVE_PAYMENTS`.
+    live_payments_per_code: int = Field(default=3, alias="EPAY_LIVE_PAYMENTS_PER_CODE", ge=1, le=20)
 
 
 SETTINGS_MODELS = (

@@ -106,6 +106,10 @@ def method_not_allowed() -> DomainError:
     return DomainError.of("METHOD_NOT_ALLOWED")
 
 
+def too_many_live_payments() -> DomainError:
+    return DomainError.of("TOO_MANY_LIVE_PAYMENTS")
+
+
 def service_unavailable() -> DomainError:
     return DomainError.of("SERVICE_UNAVAILABLE")
 

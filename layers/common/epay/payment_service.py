@@ -13,10 +13,11 @@ from epay.gateways import registry
 from epay.gateways.common import Checkout, Redirect
 from epay.gateways.protocol import GatewayAdapter, MethodKind, MethodSpec
 from epay.gateways.registry import GatewayRegistry
-from epay.invoices import Invoice
+from epay.invoices import Invoice, InvoiceStatus
 from epay.money import MAX_PAYMENT_AMOUNT, AmountTooLarge, total
 from epay.observability import logger, metrics
 from epay.payments import (
+    TAKES_OVER_SOFT_HOLDS,
     Payer,
     Payment,
     PaymentEvent,
@@ -28,7 +29,16 @@ from epay.payments import (
     is_payment_id,
     new_payment_id,
 )
-from epay.ports import InvoiceStore, InvoicesUnavailable, PaymentChanged, PaymentStore, ReferenceTaken, held_by
+from epay.ports import (
+    MAX_TRANSACTION_ACTIONS,
+    InvoiceStore,
+    InvoicesUnavailable,
+    PaymentChanged,
+    PaymentStore,
+    ReferenceTaken,
+    TooManyLivePayments,
+    held_by,
+)
 from epay.ratelimit import RateLimiter
 from epay.schemas import (
     IssuerOut,
@@ -120,19 +130,32 @@ class PaymentService:
             raise errors.unsupported_method(request.gateway, request.method)
         # Before any read: an address past its miss budget is refused whatever it asks for (no oracle).
         self.limiter.check(client_address, now)
-        invoices = self._selected_invoices(request, client_address, now)
+        invoices, superseded = self._selected_invoices(request, method, client_address, now)
         payment = self._new_payment(request, method, invoices, now)
         for _attempt in range(_ATTEMPTS):
             try:
-                self.payments.create_payment(payment, now)
+                self.payments.create_payment(payment, now, self.settings.live_payments_per_code, superseded)
                 break
             except ReferenceTaken:
                 payment = self._new_payment(request, method, invoices, now)
+            except PaymentChanged:
+                # A reference it takes over moved meanwhile (paid, cancelled): look at the invoices again.
+                invoices, superseded = self._selected_invoices(request, method, client_address, now)
+                payment = self._new_payment(request, method, invoices, now)
             except InvoicesUnavailable as taken:
                 raise errors.invoice_not_payable(taken.invoice_ids) from taken
+            except TooManyLivePayments as busy:
+                logger.info("payment refused: too many live payments", extra={"live_limit": busy.limit})
+                raise errors.too_many_live_payments() from busy
         else:
             raise errors.service_unavailable()
         metrics.add_metric(name="PaymentsCreated", unit="Count", value=1)
+        for old in superseded:
+            metrics.add_metric(name="ReferencesSuperseded", unit="Count", value=1)
+            logger.info(
+                "reference superseded",
+                extra={"payment_id": old.payment_id, "by": payment.payment_id, "method": old.method},
+            )
         logger.info(
             "payment created",
             extra={
@@ -158,7 +181,11 @@ class PaymentService:
             reference=reference_out(payment),
         )
 
-    def _selected_invoices(self, request: PaymentRequest, client_address: str, now: int) -> list[Invoice]:
+    def _selected_invoices(
+        self, request: PaymentRequest, method: MethodSpec, client_address: str, now: int
+    ) -> tuple[list[Invoice], list[Payment]]:
+        """The invoices asked for, checked; and the unpaid references (soft holds, api.md §8) a card or direct-debit
+        payment takes them over from."""
         found = self.invoices.get_invoices(request.invoice_ids)
         invoices = [found.get(invoice_id) for invoice_id in request.invoice_ids]
         if any(invoice is None or invoice.subscription_code != request.subscription_code for invoice in invoices):
@@ -169,14 +196,41 @@ class PaymentService:
         selected = [invoice for invoice in invoices if invoice is not None]
         if len({invoice.issuer.code for invoice in selected}) > 1:
             raise errors.mixed_issuers()
-        now_unpayable = [invoice.invoice_id for invoice in selected if not invoice.is_payable(now)]
+        superseded = self._soft_holders(selected, method, now)
+        now_unpayable = [
+            invoice.invoice_id
+            for invoice in selected
+            if not invoice.is_payable(now) and not _held_by_any(invoice, superseded, now)
+        ]
         if now_unpayable:
             raise errors.invoice_not_payable(now_unpayable)
+        mine = {invoice.invoice_id for invoice in selected}
+        others = sum(1 for old in superseded for invoice_id in old.invoice_ids if invoice_id not in mine)
+        if 2 + len(selected) + len(superseded) + others > MAX_TRANSACTION_ACTIONS:
+            # One transaction cannot take all of them over: refused as before soft holds, naming the held invoices.
+            raise errors.invoice_not_payable(
+                [invoice.invoice_id for invoice in selected if _held_by_any(invoice, superseded, now)]
+            )
         try:
             total([invoice.amount for invoice in selected], limit=MAX_PAYMENT_AMOUNT)
         except AmountTooLarge as error:
             raise errors.payment_too_large(str(MAX_PAYMENT_AMOUNT)) from error
-        return selected
+        return selected, superseded
+
+    def _soft_holders(self, selected: list[Invoice], method: MethodSpec, now: int) -> list[Payment]:
+        """The unpaid reference payments holding some of `selected`, when `method` may take over their holds."""
+        if method.name not in TAKES_OVER_SOFT_HOLDS:
+            return []
+        holders: list[Payment] = []
+        for payment_id in dict.fromkeys(
+            hold.payment_id
+            for invoice in selected
+            if invoice.status is InvoiceStatus.UNPAID and (hold := invoice.live_hold(now))
+        ):
+            holder = self.payments.get_payment(payment_id)
+            if holder is not None and holder.is_soft_hold(now):
+                holders.append(holder)
+        return holders
 
     def _new_payment(self, request: PaymentRequest, method: MethodSpec, invoices: list[Invoice], now: int) -> Payment:
         reference = None
@@ -247,3 +301,13 @@ class PaymentService:
             metrics.add_metric(name="PaymentsCancelled", unit="Count", value=1)
             return payment_view(cancelled, now)
         raise errors.service_unavailable()
+
+
+def _held_by_any(invoice: Invoice, payments: list[Payment], now: int) -> bool:
+    """True when `invoice` is unpaid and held (live) by one of `payments`."""
+    hold = invoice.live_hold(now)
+    return (
+        invoice.status is InvoiceStatus.UNPAID
+        and hold is not None
+        and any(hold.payment_id == payment.payment_id for payment in payments)
+    )

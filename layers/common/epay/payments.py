@@ -36,6 +36,11 @@ class PaymentStatus(StrEnum):
 
 
 LIVE = frozenset({PaymentStatus.PENDING, PaymentStatus.AWAITING_SETTLEMENT})
+# api.md §8: a reference is a soft hold. A card or direct-debit payment may take over invoices held only by unpaid
+# references: these methods' live payments (a TASHILAT one while PENDING too, before M2T issues its reference).
+SOFT_HOLD_METHODS = frozenset({"FATOURATI", "TASHILAT"})
+TAKES_OVER_SOFT_HOLDS = frozenset({"CARD", "DIRECT_DEBIT"})
+SUPERSEDED = "SUPERSEDED"  # the `last_error` of a payment whose invoices another payment took over
 # A verified success may still settle a payment the payer's side has ended: the payer did pay (api.md §3).
 SETTLEABLE = LIVE | {PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, PaymentStatus.FAILED}
 
@@ -53,6 +58,7 @@ class PaymentEvent(StrEnum):
     SETTLED = "SETTLED"  # a verified success paid every invoice
     FLAGGED = "FLAGGED"  # money taken or authorised that could not settle the invoices
     MONEY_RETURNED = "MONEY_RETURNED"  # what a flagged payment took was voided or refunded
+    SUPERSEDED = "SUPERSEDED"  # an unpaid reference's invoices were taken over by a card or direct-debit payment
 
 
 P, E = PaymentStatus, PaymentEvent
@@ -70,6 +76,7 @@ TRANSITION_ROWS: tuple[tuple[PaymentStatus, PaymentEvent, PaymentStatus], ...] =
         for status in (P.PENDING, P.AWAITING_SETTLEMENT, P.CANCELLED, P.EXPIRED, P.FAILED)
     ),
     (P.NEEDS_REVIEW, E.MONEY_RETURNED, P.REVERSED),
+    *((status, E.SUPERSEDED, P.CANCELLED) for status in (P.PENDING, P.AWAITING_SETTLEMENT)),
 )
 TRANSITIONS: Mapping[tuple[PaymentStatus, PaymentEvent], PaymentStatus] = {
     (source, event): target for source, event, target in TRANSITION_ROWS
@@ -244,6 +251,9 @@ class Payment:
     # Given in the settlement transaction (`epay.receipts`) and kept for good: a payment reversed later keeps it, so
     # its receipt then verifies as `REVERSED`.
     receipt_code: str | None = None
+    # Which of its subscription code's live-payment slots the store gave it at creation (EPAY_LIVE_PAYMENTS_PER_CODE;
+    # `epay.adapters.dynamodb.payments`), so that ending it frees that slot; None for a payment made before slots.
+    live_slot: int | None = None
 
     @property
     def invoice_ids(self) -> list[str]:
@@ -257,6 +267,14 @@ class Payment:
 
     def is_live(self, now: int) -> bool:
         return self.status_at(now) in LIVE
+
+    def is_soft_hold(self, now: int) -> bool:
+        """An unpaid reference (api.md §8): a card or direct-debit payment may take over its invoices."""
+        return self.method in SOFT_HOLD_METHODS and self.is_live(now)
+
+    def superseded(self) -> Payment:
+        """This reference payment once another payment took over its invoices: `CANCELLED`, `last_error` SUPERSEDED."""
+        return self.advance(PaymentEvent.SUPERSEDED, last_error=SUPERSEDED)
 
     def advance(self, event: PaymentEvent, **changes: Any) -> Payment:
         """This payment after `event` (a new version), with the attributes the event changes.

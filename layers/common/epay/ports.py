@@ -9,6 +9,7 @@ means nothing was written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Protocol
 
@@ -19,6 +20,7 @@ from epay.ratelimit import HitCounter
 from epay.receipts import Claim, MailState, ReceiptMail
 
 __all__ = [
+    "MAX_TRANSACTION_ACTIONS",
     "EventAlreadyApplied",
     "EventAppliedElsewhere",
     "FundsAlreadyRecorded",
@@ -31,9 +33,23 @@ __all__ = [
     "ReceiptCodeTaken",
     "ReceiptOutbox",
     "ReferenceTaken",
+    "TooManyLivePayments",
     "UpsertOutcome",
+    "creation_actions",
     "held_by",
 ]
+
+
+# DynamoDB's bound on one transaction's actions: a creation that supersedes references counts the payment, its slot,
+# its invoices, each superseded payment and each of their other holds.
+MAX_TRANSACTION_ACTIONS = 100
+
+
+def creation_actions(payment: Payment, superseded: Sequence[Payment]) -> int:
+    """How many actions the creation of `payment` taking over `superseded` writes in its one transaction."""
+    mine = set(payment.invoice_ids)
+    others = sum(1 for old in superseded for invoice_id in old.invoice_ids if invoice_id not in mine)
+    return 2 + len(payment.lines) + len(superseded) + others + (1 if payment.reference else 0)
 
 
 class InvoiceRefusal(StrEnum):
@@ -56,6 +72,15 @@ class InvoicesUnavailable(Exception):
     def changed(self) -> bool:
         """True when an invoice was reloaded with another amount (or withdrawn), not merely paid or held."""
         return InvoiceRefusal.CHANGED in self.refusals.values()
+
+
+class TooManyLivePayments(Exception):
+    """The subscription code already has its limit of live payments (`EPAY_LIVE_PAYMENTS_PER_CODE`): nothing written."""
+
+    def __init__(self, subscription_code: str, limit: int) -> None:
+        super().__init__(f"{limit} live payment(s) already")
+        self.subscription_code = subscription_code
+        self.limit = limit
 
 
 class ReferenceTaken(Exception):
@@ -108,8 +133,19 @@ class InvoiceStore(Protocol):
 class PaymentStore(Protocol):
     """Payments, their holds on invoices, their references, applied gateway events and callback evidence."""
 
-    def create_payment(self, payment: Payment, now: int) -> None:
-        """The payment and a hold on each invoice, all or nothing (`InvoicesUnavailable`, `ReferenceTaken`)."""
+    def create_payment(
+        self, payment: Payment, now: int, live_limit: int | None = None, superseded: Sequence[Payment] = ()
+    ) -> None:
+        """The payment and a hold on each invoice, all or nothing (`InvoicesUnavailable`, `ReferenceTaken`).
+
+        `superseded` are unpaid reference payments (as read) whose holds on some of these invoices the payment takes
+        over (api.md §8): in the same transaction each becomes `CANCELLED` (`Payment.superseded`) and releases its
+        other holds; `PaymentChanged` when one moved since it was read. At most `MAX_TRANSACTION_ACTIONS` actions.
+
+        With `live_limit`, the payment is also one of at most that many live payments of its subscription code, even
+        under concurrent creations (`TooManyLivePayments`): a payment stops counting once it is no longer live (ended,
+        or its hold lapsed).
+        """
         ...
 
     def get_payment(self, payment_id: str) -> Payment | None:

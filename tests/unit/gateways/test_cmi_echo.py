@@ -11,10 +11,12 @@ import pytest
 from epay.gateways.cmi import (
     ECHOED_FIELDS,
     FORM_FIELDS,
+    OPTIONALLY_ECHOED_FIELDS,
     CmiSettings,
     describe_names,
     echo_mismatches,
     expected_echo,
+    optional_echo,
     payment_form,
     unexpected_names,
 )
@@ -33,6 +35,7 @@ CHECKOUT = Checkout(
     payer_name="Société Maritime du Détroit",
     payer_email="compta@example.ma",
     payer_phone="",
+    session_seconds=1800,
 )
 # What PAY-0001's form carried, written out by hand.
 EXPECTED = {
@@ -223,3 +226,28 @@ def test_the_mismatches_never_carry_a_value():
     fields = a_callback(BillToName="Someone Else", email="someone@example.ma")
 
     assert "Someone" not in repr(echo_mismatches(fields, EXPECTED))
+
+
+# -- the session timeout, echoed or not -------------------------------------------------------------------------
+
+
+def test_the_session_timeout_is_the_forms_and_only_optionally_echoed():
+    form = payment_form(CHECKOUT, SETTINGS, ENDPOINTS, rnd="a1b2c3d4e5f6")
+
+    assert optional_echo(CHECKOUT, CLIENT_ID, ENDPOINTS) == {"sessionTimeout": form.fields["sessionTimeout"]}
+    assert not set(OPTIONALLY_ECHOED_FIELDS) & set(ECHOED_FIELDS)
+
+
+def test_a_callback_echoing_the_session_timeout_or_leaving_it_out_is_accepted():
+    optional = optional_echo(CHECKOUT, CLIENT_ID, ENDPOINTS)
+
+    assert echo_mismatches(a_callback(), EXPECTED, optional) == []
+    assert echo_mismatches(a_callback(sessionTimeout=None), EXPECTED, optional) == []
+    assert unexpected_names(a_callback()) == []
+
+
+def test_a_callback_echoing_another_session_timeout_is_named():
+    optional = optional_echo(CHECKOUT, CLIENT_ID, ENDPOINTS)
+
+    assert echo_mismatches(a_callback(SESSIONTIMEOUT="1800"), EXPECTED, optional) == []
+    assert echo_mismatches(a_callback(sessionTimeout="86400"), EXPECTED, optional) == ["sessionTimeout"]

@@ -201,6 +201,7 @@ def a_checkout(**changes):
         payer_name="Société Maritime du Détroit",
         payer_email="compta@example.ma",
         payer_phone="0522000000",
+        session_seconds=1800,
     )
     return replace(checkout, **changes)
 
@@ -235,7 +236,8 @@ def test_payment_form_posts_exactly_the_documented_fields_to_the_gateway():
         "email": "compta@example.ma",
         "tel": "0522000000",
         "CallbackResponse": "true",
-        "HASH": "wFPRsq58yZr+TMsytV15Q4zPMQJ2ZWGkJgG8AG+BwHLdrdCaAVliRaaxHZ4BISvF+hG3i8+6rePHtDa6luxPwQ==",
+        "sessionTimeout": "1800",
+        "HASH": "EQJneInVqYmQOguj6uz45cTD34cTlNkqWgyKRuJNOnvMFmrQ4FIysVvkURtRIZOZ3n6GETArS+yWZ6pnPJ6MnQ==",
     }
 
 
@@ -249,6 +251,20 @@ def test_payment_form_sends_a_blank_phone_when_the_payer_gave_none():
     form = payment_form(a_checkout(payer_phone=""), SETTINGS, ENDPOINTS, rnd="a1b2c3d4e5f6")
 
     assert form.fields["tel"] == ""
+
+
+def test_payment_form_signs_the_session_timeout():
+    form = payment_form(a_checkout(session_seconds=600), SETTINGS, ENDPOINTS, rnd="a1b2c3d4e5f6")
+    tampered = {**form.fields, "sessionTimeout": "86400"}
+
+    assert form.fields["sessionTimeout"] == "600"
+    assert not verify(tampered, SETTINGS.store_key)
+
+
+@pytest.mark.parametrize("seconds", [0, 59])
+def test_payment_form_opens_no_session_shorter_than_a_minute(seconds):
+    with pytest.raises(ValueError, match="sessionTimeout"):
+        payment_form(a_checkout(session_seconds=seconds), SETTINGS, ENDPOINTS, rnd="a1b2c3d4e5f6")
 
 
 @pytest.mark.parametrize("method", ["FATOURATI", "TASHILAT", "DIRECT_DEBIT"])

@@ -54,6 +54,7 @@ def a_checkout(**changes):
         payer_name="Société Maritime",
         payer_email="compta@example.ma",
         payer_phone="",
+        session_seconds=1800,
     )
     return replace(checkout, **changes)
 

@@ -76,6 +76,70 @@ def test_a_payment_holds_every_invoice_until_it_expires(h, invoices):
     assert h.payment(created.payment_id).status is PaymentStatus.PENDING
 
 
+@pytest.mark.parametrize("hold_seconds", [60, 900, HOLD, 86_400])
+def test_cmis_hosted_session_never_outlives_the_hold(hold_seconds):
+    h = Harness(settings=SETTINGS.model_copy(update={"hold_seconds": hold_seconds}))
+    invoices = h.given(an_invoice(CODE))
+    created = h.start(invoices, "CMI", "CARD")
+    assert created.redirect is not None
+    fields = created.redirect.fields
+    left_on_hold = h.payment(created.payment_id).expires_at - NOW
+
+    assert int(fields["sessionTimeout"]) <= left_on_hold
+    assert int(fields["sessionTimeout"]) == hold_seconds
+    assert cmi.verify(fields, CMI_STORE_KEY)
+
+
+# -- at most EPAY_LIVE_PAYMENTS_PER_CODE live payments per code (api.md §8) ----------------------------------------
+
+
+def test_a_fourth_live_payment_of_a_code_is_refused_with_429(h):
+    invoices = h.given(*(an_invoice(CODE) for _ in range(4)))
+    for invoice in invoices[:3]:
+        h.start([invoice])
+    error = refusal(h.start, [invoices[3]])
+    assert (error.code, error.status) == ("TOO_MANY_LIVE_PAYMENTS", 429)
+    assert h.invoice(invoices[3].invoice_id).hold is None
+
+
+@pytest.mark.parametrize(("gateway", "method"), [("CMI", "FATOURATI"), ("M2T", "TASHILAT"), ("M2T", "DIRECT_DEBIT")])
+def test_every_method_counts_towards_the_limit(h, gateway, method):
+    invoices = h.given(*(an_invoice(CODE) for _ in range(4)))
+    for invoice in invoices[:3]:
+        h.start([invoice], gateway, method)
+    assert refusal(h.start, [invoices[3]]).code == "TOO_MANY_LIVE_PAYMENTS"
+
+
+def test_cancelling_a_live_payment_makes_room_for_another(h):
+    invoices = h.given(*(an_invoice(CODE) for _ in range(4)))
+    first, *_ = [h.start([invoice]) for invoice in invoices[:3]]
+    h.service.cancel(first.payment_id, h.now)
+    assert h.start([invoices[3]]).status == "PENDING"
+
+
+def test_a_lapsed_hold_makes_room_without_anything_recording_it(h):
+    invoices = h.given(*(an_invoice(CODE) for _ in range(4)))
+    for invoice in invoices[:3]:
+        h.start([invoice])
+    h.advance(HOLD)
+    assert h.start([invoices[3]]).status == "PENDING"
+
+
+def test_the_limit_is_the_configured_one():
+    h = Harness(settings=SETTINGS.model_copy(update={"live_payments_per_code": 1}))
+    first, second = h.given(an_invoice(CODE), an_invoice(CODE))
+    h.start([first])
+    assert refusal(h.start, [second]).code == "TOO_MANY_LIVE_PAYMENTS"
+
+
+def test_another_codes_live_payments_do_not_count(h):
+    invoices = h.given(*(an_invoice(CODE) for _ in range(3)))
+    for invoice in invoices:
+        h.start([invoice])
+    (theirs,) = h.given(an_invoice(OTHER_CODE))
+    assert h.start([theirs], subscription_code=OTHER_CODE).status == "PENDING"
+
+
 def test_the_hold_lasts_the_configured_hold_seconds():
     h = Harness(settings=SETTINGS.model_copy(update={"hold_seconds": 900}))
     (invoice,) = h.given(an_invoice(CODE))
@@ -205,11 +269,11 @@ def test_a_reference_already_issued_is_drawn_again(h, invoices, monkeypatch):
     create_payment = h.payments.create_payment
     drawn: list[str] = []
 
-    def taken_once(payment, now):
+    def taken_once(payment, now, live_limit=None, superseded=()):
         drawn.append(payment.reference.code)
         if len(drawn) == 1:
             raise ReferenceTaken(payment.reference.code)
-        create_payment(payment, now)
+        create_payment(payment, now, live_limit, superseded)
 
     monkeypatch.setattr(h.payments, "create_payment", taken_once)
     # When

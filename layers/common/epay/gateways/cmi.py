@@ -62,6 +62,9 @@ APPROVED = "APPROVED"
 FAILURE = "FAILURE"
 
 _PROC_ACCEPTED = "00"
+# NestPay's hosted session, in seconds: never longer than the hold; at least a minute (EPAY_HOLD_SECONDS is at least
+# 60 and a card form is built at creation, with the whole hold left).
+_MIN_SESSION_SECONDS = 60
 _MAX_RND = 20
 _MAX_FIELDS = 256  # a real callback has about fifty; the bound keeps parsing cheap for forged bodies
 _PAYMENT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -96,6 +99,7 @@ FORM_FIELDS = (
     "email",
     "tel",
     "CallbackResponse",
+    "sessionTimeout",
     "HASH",
 )
 # The sent fields a callback must echo unchanged. Not `amount` and `currency` (a verified success for another
@@ -116,6 +120,9 @@ ECHOED_FIELDS = (
     "tel",
     "CallbackResponse",
 )
+# Sent fields CMI may or may not post back: when a callback carries one, it must equal what the form carried.
+# `sessionTimeout` is NestPay's own session field (it was on the list of names NestPay adds before the form sent it).
+OPTIONALLY_ECHOED_FIELDS = ("sessionTimeout",)
 # CMI's result (gateways.md).
 RESULT_FIELDS = (
     "ProcReturnCode",
@@ -168,7 +175,6 @@ NESTPAY_3D_FIELDS = (
     "merchantID",
     "merchantName",
     "clientIp",
-    "sessionTimeout",
     "refreshtime",
     "failCount",
     "paymentType",
@@ -383,14 +389,25 @@ def describe_names(names: Sequence[str]) -> str:
     return ", ".join(shown) + (f"{', ' if shown else ''}{others} other(s)" if others else "")
 
 
-def echo_mismatches(fields: Fields, expected: Mapping[str, str]) -> list[str]:
-    """The names of `expected` whose value the callback does not echo exactly (missing counts as different).
+def echo_mismatches(
+    fields: Fields, expected: Mapping[str, str], optional: Mapping[str, str] | None = None
+) -> list[str]:
+    """The names of `expected` whose value the callback does not echo exactly (missing counts as different), and
+    those of `optional` it carries with another value (missing is fine).
 
     Names compare case-insensitively and values after dropping one trailing newline, as the HASH treats them.
     Only names are returned, never values: they hold the payer's name, e-mail and phone.
     """
     received = {_fold(name): _drop_trailing_newline(value) for name, value in _pairs(fields)}
-    return [name for name, value in expected.items() if received.get(_fold(name)) != _drop_trailing_newline(value)]
+    missing_or_different = [
+        name for name, value in expected.items() if received.get(_fold(name)) != _drop_trailing_newline(value)
+    ]
+    different = [
+        name
+        for name, value in (optional or {}).items()
+        if _fold(name) in received and received[_fold(name)] != _drop_trailing_newline(value)
+    ]
+    return missing_or_different + different
 
 
 def _form_fields(checkout: Checkout, client_id: str, endpoints: Endpoints, rnd: str) -> dict[str, str]:
@@ -399,6 +416,9 @@ def _form_fields(checkout: Checkout, client_id: str, endpoints: Endpoints, rnd: 
         raise ValueError(f"CMI's hosted page takes CARD payments, not {checkout.method}")
     if not _PAYMENT_ID.fullmatch(checkout.payment_id):
         raise ValueError("oid must be 1 to 64 characters of [A-Za-z0-9-]")
+    if checkout.session_seconds < _MIN_SESSION_SECONDS:
+        # Less than a minute left on the hold: no page could be paid in time, so none is opened.
+        raise ValueError(f"sessionTimeout must be at least {_MIN_SESSION_SECONDS} seconds")
     return_url = endpoints.return_url(checkout.payment_id)
     return {
         "clientid": client_id,
@@ -419,6 +439,9 @@ def _form_fields(checkout: Checkout, client_id: str, endpoints: Endpoints, rnd: 
         "email": checkout.payer_email,
         "tel": checkout.payer_phone,
         "CallbackResponse": "true",
+        # The hosted session ends no later than the hold: a payer cannot pay on CMI's page after the invoices were
+        # freed. Signed by the HASH like every other field.
+        "sessionTimeout": str(checkout.session_seconds),
     }
 
 
@@ -430,6 +453,12 @@ def expected_echo(checkout: Checkout, client_id: str, endpoints: Endpoints) -> d
     """
     sent = _form_fields(checkout, client_id, endpoints, rnd="")
     return {name: sent[name] for name in ECHOED_FIELDS}
+
+
+def optional_echo(checkout: Checkout, client_id: str, endpoints: Endpoints) -> dict[str, str]:
+    """The `OPTIONALLY_ECHOED_FIELDS` as this payment's form carried them: a callback that carries one must match."""
+    sent = _form_fields(checkout, client_id, endpoints, rnd="")
+    return {name: sent[name] for name in OPTIONALLY_ECHOED_FIELDS}
 
 
 def payment_form(checkout: Checkout, settings: CmiSettings, endpoints: Endpoints, rnd: str) -> Redirect:
@@ -486,7 +515,11 @@ class CmiCallbackRoute:
             error=None
             if result.approved
             else printable_reason(declined_last_error(NAME, result.proc_return_code, result.error_message)),
-            forged=lambda payment: echo_mismatches(fields, self.expected_echo(payment)),
+            forged=lambda payment: echo_mismatches(
+                fields,
+                self.expected_echo(payment),
+                optional_echo(Checkout.of(payment), self.settings.client_id, self.endpoints),
+            ),
         )
 
     def expected_echo(self, payment: Payment) -> dict[str, str]:

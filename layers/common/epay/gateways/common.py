@@ -35,10 +35,16 @@ class Checkout:
     payer_name: str
     payer_email: str
     payer_phone: str  # "" when the payer gave none
+    # How long the gateway's hosted session may last: the time left on the payment's hold when its form is built
+    # (at creation, the whole hold). CMI's form carries it as `sessionTimeout`, so the page never outlives the hold.
+    session_seconds: int
 
     @classmethod
     def of(cls, payment: Payment) -> Checkout:
-        """The payment as its gateway's form is built from it (and, for CMI, as its callbacks must echo it)."""
+        """The payment as its gateway's form is built from it (and, for CMI, as its callbacks must echo it).
+
+        The form is built once, when the payment is created: its session is the whole hold.
+        """
         return cls(
             payment_id=payment.payment_id,
             amount=payment.amount,
@@ -47,6 +53,7 @@ class Checkout:
             payer_name=payment.payer.name,
             payer_email=payment.payer.email,
             payer_phone=payment.payer.phone,
+            session_seconds=max(0, payment.expires_at - payment.created_at),
         )
 
 

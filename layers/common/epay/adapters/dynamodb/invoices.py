@@ -68,16 +68,21 @@ class MoveOutcome(StrEnum):
 # -- what a payment does to its invoices (actions of the payment store's transactions) -------------------------
 
 
-def hold_action(table: str, payment: Payment, line: PaymentLine, now: int) -> Tagged:
+def hold_action(table: str, payment: Payment, line: PaymentLine, now: int, take_over: str | None = None) -> Tagged:
     """Hold one invoice for `payment` until it expires: only if unpaid, of the payment's subscription and issuer,
-    at the amount the payment was computed from, and free of any live hold."""
+    at the amount the payment was computed from, and free of any live hold (or held by `take_over`, a reference
+    payment the same transaction supersedes)."""
+    free = lapsed_condition("hold_expires_at")
+    values: dict[str, object] = {}
+    if take_over is not None:
+        free = f"({free} OR hold_payment_id = :taken)"
+        values[":taken"] = take_over
     update = {
         "TableName": table,
         "Key": invoice_key(line.invoice_id),
         "UpdateExpression": "SET hold_payment_id = :pid, hold_expires_at = :exp",
         "ConditionExpression": (
-            "#st = :unpaid AND subscription_code = :code AND issuer_code = :issuer AND amount = :amt"
-            f" AND {lapsed_condition('hold_expires_at')}"
+            f"#st = :unpaid AND subscription_code = :code AND issuer_code = :issuer AND amount = :amt AND {free}"
         ),
         "ExpressionAttributeNames": {"#st": "status"},
         "ExpressionAttributeValues": marshal(
@@ -89,6 +94,7 @@ def hold_action(table: str, payment: Payment, line: PaymentLine, now: int) -> Ta
                 ":issuer": payment.issuer.code,
                 ":amt": line.amount.centimes,
                 ":now": now,
+                **values,
             }
         ),
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",

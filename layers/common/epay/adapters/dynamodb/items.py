@@ -141,6 +141,19 @@ def payment_key(payment_id: str) -> Item:
     return marshal({"pk": payment_partition(payment_id), "sk": PAYMENT_SK})
 
 
+LIVE_SLOT_PREFIX = "SLOT#"
+
+
+def live_partition(subscription_code: str) -> str:
+    """The partition of a subscription code's live-payment slots (`LIVE#<code>`)."""
+    return f"LIVE#{subscription_code}"
+
+
+def live_slot_key(subscription_code: str, slot: int) -> Item:
+    """One live-payment slot of a subscription code: `LIVE#<code>` / `SLOT#<n>`, n from 1."""
+    return marshal({"pk": live_partition(subscription_code), "sk": f"{LIVE_SLOT_PREFIX}{slot}"})
+
+
 def reference_key(code: str) -> Item:
     """The key of a payment reference (`REFERENCE#<code>` / `REFERENCE`)."""
     return marshal({"pk": f"REFERENCE#{code}", "sk": "REFERENCE"})
@@ -249,6 +262,7 @@ def payment_item(payment: Payment) -> Item:
             "capture": payment.capture.value if payment.capture else None,
             "reversal": _reversal_value(payment.reversal),
             "receipt_code": payment.receipt_code or None,
+            "live_slot": payment.live_slot,
             **_recovery_values(payment.recovery),
         }
     )
@@ -322,6 +336,7 @@ def payment_from_item(item: Item) -> Payment:
         reversal=_reversal_from(stored),
         recovery=_recovery_from(stored),
         receipt_code=stored.optional_text("receipt_code"),
+        live_slot=stored.optional_whole("live_slot"),
     )
 
 

@@ -9,8 +9,8 @@ invoices are the invoice module's (`epay.adapters.dynamodb.invoices`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -23,6 +23,7 @@ from epay.adapters.dynamodb.invoices import (
     unavailable,
 )
 from epay.adapters.dynamodb.items import (
+    LIVE_SLOT_PREFIX,
     OUTBOX_PREFIX,
     RECEIPT_MAIL_PREFIX,
     RECOVERY_INDEX,
@@ -31,6 +32,8 @@ from epay.adapters.dynamodb.items import (
     Attributes,
     event_item,
     evidence_item,
+    live_partition,
+    live_slot_key,
     mail_item,
     mail_key,
     marshal,
@@ -46,21 +49,28 @@ from epay.adapters.dynamodb.items import (
     unapplied_item,
 )
 from epay.adapters.dynamodb.transactions import Tagged, error_code, transact, translated_failures
+from epay.errors import StoreUnavailable
 from epay.evidence import CallbackEvidence
-from epay.payments import Payment, UnappliedFunds
+from epay.observability import logger
+from epay.payments import LIVE, Payment, UnappliedFunds
 from epay.ports import (
+    MAX_TRANSACTION_ACTIONS,
     EventAlreadyApplied,
     EventAppliedElsewhere,
     FundsAlreadyRecorded,
     PaymentChanged,
     ReceiptCodeTaken,
     ReferenceTaken,
+    TooManyLivePayments,
+    creation_actions,
 )
 from epay.receipts import Claim, MailState, ReceiptMail
 
 # Evidence of callbacks that name no payment is kept for the first UNMATCHED_KEPT_PER_SHARD of each shard and day,
 # and only counted past that, so unauthenticated traffic cannot grow the table without bound.
 UNMATCHED_KEPT_PER_SHARD = 500
+# A creation whose slot a concurrent creation claimed first reads the slots again, this many times in all.
+_SLOT_ATTEMPTS = 4
 
 
 @dataclass
@@ -70,20 +80,99 @@ class DynamoPaymentStore:
     client: Any
     table: str
 
-    def create_payment(self, payment: Payment, now: int) -> None:
+    def create_payment(
+        self, payment: Payment, now: int, live_limit: int | None = None, superseded: Sequence[Payment] = ()
+    ) -> None:
         """Write the payment and a hold on each of its invoices in one transaction: all or nothing.
 
         Each hold requires the invoice to be unpaid, of this subscription and issuer, at the amount the payment was
         computed from, and free of any live hold. `InvoicesUnavailable` names the invoices that failed a condition;
         `ReferenceTaken` means the reference drawn is already in use (draw another).
+
+        With `live_limit`, the same transaction claims one of the code's `live_limit` slots (`LIVE#<code>` /
+        `SLOT#<n>`): one that is free (never used, or released when its payment ended), or one whose payment a
+        consistent read shows no longer live (its hold lapsed, or it ended and the release failed). The claim is
+        conditioned on the slot being exactly as read, so two creations never share a slot and a code never has more
+        live payments than slots. `TooManyLivePayments` when every slot holds a live payment.
+
+        `superseded` (unpaid references whose holds this payment takes over) are written `CANCELLED` from the version
+        read, their other holds released, in the same transaction; their slots count as free for this creation and
+        are released after it.
         """
+        if creation_actions(payment, superseded) > MAX_TRANSACTION_ACTIONS:
+            raise ValueError("a creation that supersedes references must fit in one transaction")
+        ending = {old.payment_id for old in superseded}
+        if live_limit is None:
+            self._create(payment, now, None, superseded)
+            self._release_superseded(superseded)
+            return
+        for _attempt in range(_SLOT_ATTEMPTS):
+            slot = self._free_slot(payment.subscription_code, live_limit, now, ending)
+            if slot is None:
+                raise TooManyLivePayments(payment.subscription_code, live_limit)
+            if self._create(replace(payment, live_slot=slot[0]), now, slot, superseded):
+                # (the slot this payment claimed from a superseded one is its own now: not released)
+                self._release_superseded([old for old in superseded if old.live_slot != slot[0]])
+                return
+        # Every attempt lost its slot to a concurrent creation: the code is as busy as it gets.
+        raise TooManyLivePayments(payment.subscription_code, live_limit)
+
+    def _free_slot(
+        self, code: str, live_limit: int, now: int, ending: frozenset[str] | set[str] = frozenset()
+    ) -> tuple[int, str | None] | None:
+        """A slot this creation may claim, with the payment id it holds as read (None: free); None when all are live.
+
+        Free slots first (no read of a payment); then, in order, each slot whose payment no longer counts.
+        """
+        with translated_failures():
+            response = self.client.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :slot)",
+                ExpressionAttributeValues=marshal({":pk": live_partition(code), ":slot": LIVE_SLOT_PREFIX}),
+                ConsistentRead=True,
+            )
+        held: dict[int, str] = {}
+        for item in response.get("Items", []):
+            stored = Attributes.of(item)
+            digits = stored.text("sk").removeprefix(LIVE_SLOT_PREFIX)
+            holder = stored.optional_text("payment_id")
+            if digits.isdigit() and holder:
+                held[int(digits)] = holder
+        for number in range(1, live_limit + 1):
+            if number not in held:
+                return number, None
+        for number in range(1, live_limit + 1):
+            if held[number] in ending:  # superseded by this very creation
+                return number, held[number]
+        for number in range(1, live_limit + 1):
+            holder_payment = self.get_payment(held[number])
+            if holder_payment is None or not holder_payment.is_live(now):
+                return number, held[number]
+        return None
+
+    def _create(
+        self, payment: Payment, now: int, slot: tuple[int, str | None] | None, superseded: Sequence[Payment]
+    ) -> bool:
+        """One creation transaction; False when only the slot's condition failed (someone claimed it first)."""
         created = {
             "TableName": self.table,
             "Item": payment_item(payment),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
         actions: list[Tagged] = [("payment", {"Put": created})]
-        actions += [hold_action(self.table, payment, line, now) for line in payment.lines]
+        if slot is not None:
+            actions.append(("slot", self._slot_claim(payment, *slot)))
+        taken = {invoice_id: old.payment_id for old in superseded for invoice_id in old.invoice_ids}
+        actions += [hold_action(self.table, payment, line, now, taken.get(line.invoice_id)) for line in payment.lines]
+        mine = set(payment.invoice_ids)
+        for old in superseded:
+            actions.append((f"superseded:{old.payment_id}", self._payment_update(old, old.superseded())[1]))
+            for invoice_id in old.invoice_ids:
+                if invoice_id not in mine:
+                    _, release = hold_change_action(
+                        self.table, invoice_id, old.payment_id, "REMOVE hold_payment_id, hold_expires_at"
+                    )
+                    actions.append((f"release:{invoice_id}", release))
         if payment.reference is not None:
             reference = {
                 "TableName": self.table,
@@ -94,8 +183,51 @@ class DynamoPaymentStore:
         failed = transact(self.client, actions)
         if "reference" in failed:
             raise ReferenceTaken(payment.reference.code if payment.reference else "")
-        if failed:
-            raise unavailable(failed, {line.invoice_id: line.amount for line in payment.lines})
+        if any(tag.startswith(("superseded:", "release:")) for tag in failed):
+            # A superseded reference moved since it was read (paid, cancelled, extended): read again, decide again.
+            raise PaymentChanged(payment.payment_id)
+        held = {tag: item for tag, item in failed.items() if tag != "slot"}
+        if held:
+            raise unavailable(held, {line.invoice_id: line.amount for line in payment.lines})
+        return not failed
+
+    def _release_superseded(self, superseded: Sequence[Payment]) -> None:
+        for old in superseded:
+            self._release_slot(old, old.superseded())
+
+    def _slot_claim(self, payment: Payment, number: int, seen: str | None) -> dict[str, Any]:
+        """Claim slot `number` for `payment`, only if it still holds what was read (`seen`, or nobody)."""
+        put: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": live_slot_key(payment.subscription_code, number)
+            | marshal({"entity": "LIVE_SLOT", "payment_id": payment.payment_id, "expires_at": payment.expires_at}),
+        }
+        if seen is None:
+            put["ConditionExpression"] = "attribute_not_exists(payment_id)"
+        else:
+            put["ConditionExpression"] = "payment_id = :seen"
+            put["ExpressionAttributeValues"] = marshal({":seen": seen})
+        return {"Put": put}
+
+    def _release_slot(self, payment: Payment, changed: Payment) -> None:
+        """Free the slot of a payment that has just ended. Best effort: a slot whose release fails is reclaimed by the
+        next creation that reads its payment as no longer live."""
+        if payment.live_slot is None or payment.status not in LIVE or changed.status in LIVE:
+            return
+        try:
+            with translated_failures():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=live_slot_key(payment.subscription_code, payment.live_slot),
+                    UpdateExpression="REMOVE payment_id, expires_at",
+                    ConditionExpression="payment_id = :pid",
+                    ExpressionAttributeValues=marshal({":pid": payment.payment_id}),
+                )
+        except (ClientError, StoreUnavailable):
+            logger.warning(
+                "live slot not released (reclaimed later)",
+                extra={"payment_id": payment.payment_id, "slot": payment.live_slot},
+            )
 
     def get_payment(self, payment_id: str) -> Payment | None:
         """One payment, read consistently."""
@@ -151,6 +283,7 @@ class DynamoPaymentStore:
             }
             actions += [("receipt", {"Put": receipt}), ("mail", {"Put": queued})]
         self._finish(actions, payment, evidence, event)
+        self._release_slot(payment, settled)
 
     # -- the outbox of receipt e-mails (`epay.ports.ReceiptOutbox`) ----------------------------------------------
 
@@ -293,6 +426,7 @@ class DynamoPaymentStore:
                     )
                 )
         self._finish(actions, payment, evidence, event)
+        self._release_slot(payment, changed)
 
     def record_unapplied(self, payment: Payment, funds: UnappliedFunds, evidence: CallbackEvidence) -> None:
         """Keep, with the callback's evidence, money a gateway reports taken that does not settle `payment`.
