@@ -451,3 +451,47 @@ def test_a_pass_visits_at_most_its_batch_earliest_due_first(invoices):
 
     assert report.due == 2
     assert [rig.payment(c.payment_id).recovery.checks for c in created] == [1, 1, 0]
+
+
+# -- the lost callback arrives after all, once the money was returned -----------------------------------------------
+# A gateway retries a notification it could not deliver; recovery may have reversed the payment meanwhile. The late
+# copy reports the money recovery already returned: it changes nothing and is answered as a duplicate, never as a
+# deterministic failure (`CallbackFailed`, alarmed; M2T would stop retrying on its 422).
+
+LATE_SUCCESS_DEFECT = (
+    "defect: CallbackService._succeed has no rule for a REVERSED payment; the success reaches "
+    "payment.advance(SETTLED), which raises IllegalTransition, answered as a deterministic failure"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=LATE_SUCCESS_DEFECT)
+def test_a_cmi_callback_delivered_after_its_authorisation_was_voided_changes_nothing(rig, card, invoices, counted):
+    rig.cmi.authorise(card.payment_id, card.amount)  # the callback is lost
+    paid_elsewhere(rig, card, invoices)
+    rig.later(AFTER)
+    assert rig.payment(card.payment_id).status is PaymentStatus.REVERSED
+    before = rig.h.stored()
+
+    status, _ = rig.h.cmi_success(card)  # CMI's retry of the lost callback
+
+    assert status == 200
+    assert "CallbackFailed" not in counted
+    assert rig.h.stored() == before
+
+
+@pytest.mark.xfail(strict=True, reason=LATE_SUCCESS_DEFECT)
+def test_an_m2t_notification_delivered_after_its_refund_changes_nothing(rig, invoices, counted):
+    created = rig.h.start(invoices, "M2T", "CARD")
+    rig.m2t.pay(created.payment_id, created.amount)  # the PAID notification is lost
+    rig.h.cancel(created.payment_id)
+    other = rig.h.start(invoices, "CMI", "CARD")
+    rig.h.cmi_success(other)
+    rig.later(AFTER)
+    assert rig.payment(created.payment_id).status is PaymentStatus.REVERSED
+    before = rig.h.stored()
+
+    status, _ = rig.h.m2t(created, "PAID", transaction_id="M2T-TX-0001")  # M2T's retry of the lost notification
+
+    assert status == 200
+    assert "CallbackFailed" not in counted
+    assert rig.h.stored() == before
