@@ -109,8 +109,9 @@ bench: $(BIN)/epay $(SAM) ## cold start, DynamoDB work per call, scale, overhead
 openapi: $(BIN)/epay ## regenerate layers/common/epay/openapi.json from the routes' models, web/js/contract.js from it, web/js/errors.js from the error catalogue
 	$(BIN)/epay openapi --write
 
-fuzz: $(BIN)/epay ## the long contract-fuzzing campaign (Schemathesis, 1000 examples per operation)
+fuzz: $(BIN)/epay ## the long campaigns: contract fuzzing (Schemathesis, 1000 examples per operation), recovery's state machine (300 examples)
 	EPAY_FUZZ_EXAMPLES=1000 $(BIN)/pytest tests/contract -q
+	EPAY_RECOVERY_MACHINE_EXAMPLES=300 $(BIN)/pytest tests/properties/test_recovery_state_machine.py -q
 
 load: $(BIN)/epay ## a 60 s Locust load run against the local stack (figures in docs/reliability.md)
 	$(BIN)/python -m tests.load.run --seconds 60 --users 20
