@@ -15,10 +15,12 @@ pytestmark = pytest.mark.e2e
 
 WEB = ROOT / "web"
 IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)";""", re.MULTILINE | re.DOTALL)
+WORKER_URL = re.compile(r"""new URL\(\s*["'](\.{1,2}/[^"']+)["']\s*,\s*import\.meta\.url\s*\)""")
 
 
 def module_graph(entry: Path) -> set[Path]:
-    """The entry module and every module it imports, transitively (relative imports only: there is no bundler)."""
+    """The entry module and every module it imports, transitively (relative imports only: there is no bundler), and
+    every worker script a module starts (`new URL("<relative>", import.meta.url)`: the challenge's solver)."""
     seen: set[Path] = set()
     pending = [entry]
     while pending:
@@ -26,7 +28,8 @@ def module_graph(entry: Path) -> set[Path]:
         if module in seen:
             continue
         seen.add(module)
-        for target in IMPORT.findall(module.read_text(encoding="utf-8")):
+        source = module.read_text(encoding="utf-8")
+        for target in [*IMPORT.findall(source), *WORKER_URL.findall(source)]:
             assert target.startswith(("./", "../")), f"{module.relative_to(WEB)} imports {target}: not a relative path"
             pending.append((module.parent / target).resolve())
     return seen
