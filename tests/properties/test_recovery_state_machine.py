@@ -310,7 +310,9 @@ class RecoveryLifecycle(RuleBasedStateMachine):
         else:
             refusal = ""
         if refusal:
-            assert refusal in {"INVOICE_NOT_PAYABLE", "RATE_LIMITED"}, refusal
+            # Refused as the contract says: invoices held or paid, the address's rate, or (api.md §8) the code's
+            # live payments at their limit.
+            assert refusal in {"INVOICE_NOT_PAYABLE", "RATE_LIMITED", "TOO_MANY_LIVE_PAYMENTS"}, refusal
             return ""
         self.made[created.payment_id] = Made(
             created.payment_id,
