@@ -388,7 +388,9 @@ def _captured_by_answer(due: Due) -> None:
         due.payments[index] = replace(
             payment,
             status=PaymentStatus.PAID,
-            paid_at=payment.created_at + 60,
+            # Settled by its callback as soon as it was created: the capture check is due once the settlement is
+            # EPAY_RECOVERY_AFTER_SECONDS old (recovery gives CMI that long to capture on our answer).
+            paid_at=payment.created_at,
             capture=Capture.DUE,
             settled_by=notice_fingerprint(payment.payment_id, TRANSACTION, "00"),
         )

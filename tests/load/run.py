@@ -24,6 +24,9 @@ LIMITS = {
     "EPAY_LOOKUP_MISSES_PER_HOUR": "100000",
     "EPAY_PAYMENT_LIMIT_PER_MINUTE": "100000",
     "EPAY_PAYMENT_MISSES_PER_HOUR": "100000",
+    # Every user pays the same code's invoices at once (start, read, cancel): a throughput run keeps the code's live
+    # payments under the most the setting allows (api.md §8's limit has its own specifications).
+    "EPAY_LIVE_PAYMENTS_PER_CODE": "20",
 }
 
 
